@@ -1,0 +1,57 @@
+// Command-line options of tsdsr-client, with the flags of the Python client it replaces.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace tsdsr::client {
+
+// Exit codes of tsdsr-client (also listed by --help).
+enum ExitCode : int {
+  kExitOk = 0,           // success
+  kExitUsage = 1,        // bad command line, unreadable input, unwritable output
+  kExitClientError = 2,  // the server answered 4xx (bad parameter, not an image, too large)
+  kExitServerError = 3,  // the server answered 5xx (or anything else that is not 2xx/4xx)
+  kExitUnreachable = 4,  // cannot connect, connection dropped, or timed out
+};
+
+struct ClientOptions {
+  std::string input;              // -i/--input: image to upscale
+  std::string output;             // -o/--output: default <input stem>_x<upscale>.<ext> next to the input
+  int upscale = 2;                // -u/--upscale: scale factor (the server decides which are allowed)
+  int process_size = 128;         // -ps/--process-size: LR tile edge in pixels
+  std::string host = "127.0.0.1"; // --host: the dispatcher
+  int port = 8090;                // --port
+  bool health = false;            // --health: print GET /health
+  bool info = false;              // --info: print GET /info
+  bool stats = false;             // --stats: print GET /stats
+  std::string format;             // --format png|jpeg|webp; empty: the server's default (png)
+  double timeout_s = 300;         // --timeout: seconds to wait for each request; 0 = no limit
+  bool verbose = false;           // --verbose: also print worker and timings
+};
+
+// What parsing the command line decided.
+struct ParsedCommandLine {
+  ClientOptions options;
+  bool exit_now = false;  // true for --help (exit_code 0, text on stdout) or a usage error (1, on stderr)
+  int exit_code = kExitOk;
+  std::string message;    // help text or "error: ..." line(s) to print when exit_now
+};
+
+// Parses argv (argv[0] is the program name). `-ps N` and `-ps=N` are accepted as the Python client's
+// spelling of `--process-size N`. Never throws; does not validate combinations (see ValidateOptions).
+ParsedCommandLine ParseCommandLine(int argc, const char* const argv[]);
+
+// Checks that exactly one action is chosen and that values are in range. InvalidArgument with a message
+// naming the flag otherwise.
+Status ValidateOptions(const ClientOptions& options);
+
+// The default output path: `<input dir>/<input stem>_x<upscale>.<ext>`, where ext follows `format`
+// (png when empty, jpg for jpeg, webp).
+std::string DefaultOutputPath(const std::string& input, int upscale, const std::string& format);
+
+// "http://<host>:<port>", with an IPv6 host put in brackets.
+std::string BaseUrlOf(const ClientOptions& options);
+
+}  // namespace tsdsr::client

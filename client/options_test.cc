@@ -1,0 +1,116 @@
+#include "client/options.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace tsdsr::client {
+namespace {
+
+ParsedCommandLine Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "tsdsr-client");
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  return ParseCommandLine(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(OptionsTest, Defaults) {
+  ParsedCommandLine parsed = Parse({"-i", "photo.png"});
+  ASSERT_FALSE(parsed.exit_now) << parsed.message;
+  const ClientOptions& o = parsed.options;
+  EXPECT_EQ(o.input, "photo.png");
+  EXPECT_EQ(o.output, "");
+  EXPECT_EQ(o.upscale, 2);
+  EXPECT_EQ(o.process_size, 128);
+  EXPECT_EQ(o.host, "127.0.0.1");
+  EXPECT_EQ(o.port, 8090);
+  EXPECT_FALSE(o.health || o.info || o.stats || o.verbose);
+  EXPECT_EQ(o.format, "");
+  EXPECT_EQ(o.timeout_s, 300);
+  EXPECT_TRUE(ValidateOptions(o).ok());
+}
+
+TEST(OptionsTest, PythonClientFlags) {
+  ParsedCommandLine parsed = Parse({"-i", "in.jpg", "-o", "out.png", "-u", "4", "-ps", "64", "--host", "gpu-box",
+                                    "--port", "9000", "--format", "webp", "--timeout", "2.5", "--verbose"});
+  ASSERT_FALSE(parsed.exit_now) << parsed.message;
+  const ClientOptions& o = parsed.options;
+  EXPECT_EQ(o.input, "in.jpg");
+  EXPECT_EQ(o.output, "out.png");
+  EXPECT_EQ(o.upscale, 4);
+  EXPECT_EQ(o.process_size, 64);
+  EXPECT_EQ(o.host, "gpu-box");
+  EXPECT_EQ(o.port, 9000);
+  EXPECT_EQ(o.format, "webp");
+  EXPECT_DOUBLE_EQ(o.timeout_s, 2.5);
+  EXPECT_TRUE(o.verbose);
+  EXPECT_TRUE(ValidateOptions(o).ok());
+}
+
+TEST(OptionsTest, ProcessSizeSpellings) {
+  EXPECT_EQ(Parse({"-i", "a.png", "-ps", "96"}).options.process_size, 96);
+  EXPECT_EQ(Parse({"-i", "a.png", "-ps=80"}).options.process_size, 80);
+  EXPECT_EQ(Parse({"-i", "a.png", "--process-size", "192"}).options.process_size, 192);
+  EXPECT_EQ(Parse({"-i", "a.png", "--process-size=200"}).options.process_size, 200);
+  EXPECT_EQ(Parse({"--input=a.png", "--upscale=4"}).options.upscale, 4);
+  // A file literally named "-ps" can still be given with the = form.
+  EXPECT_EQ(Parse({"--input=-ps"}).options.input, "-ps");
+}
+
+TEST(OptionsTest, HelpListsFlagsAndExitCodes) {
+  ParsedCommandLine parsed = Parse({"--help"});
+  ASSERT_TRUE(parsed.exit_now);
+  EXPECT_EQ(parsed.exit_code, kExitOk);
+  for (const char* text : {"--input", "--output", "--upscale", "--process-size", "-ps", "--host", "--port",
+                           "--health", "--info", "--stats", "--format", "--timeout", "--verbose", "Exit codes",
+                           "4 cannot connect"}) {
+    EXPECT_NE(parsed.message.find(text), std::string::npos) << text;
+  }
+}
+
+TEST(OptionsTest, UsageErrorsExitWithOne) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--bogus"}, {"-u", "two"}, {"--port", "70000"}, {"--timeout", "-1"}, {"-i"}, {"-p", "5"}}) {
+    ParsedCommandLine parsed = Parse(args);
+    EXPECT_TRUE(parsed.exit_now) << args[0];
+    EXPECT_EQ(parsed.exit_code, kExitUsage) << args[0];
+    EXPECT_EQ(parsed.message.rfind("error: ", 0), 0u) << parsed.message;
+  }
+}
+
+TEST(OptionsTest, ValidateChecksActionsAndRanges) {
+  auto error_of = [](const std::vector<std::string>& args) {
+    ParsedCommandLine parsed = Parse(args);
+    EXPECT_FALSE(parsed.exit_now) << parsed.message;
+    return ValidateOptions(parsed.options).message();
+  };
+  EXPECT_EQ(error_of({}), "nothing to do: give --input FILE, --health, --info or --stats");
+  EXPECT_EQ(error_of({"--health", "--stats"}), "choose one of --input, --health, --info and --stats");
+  EXPECT_EQ(error_of({"-o", "x.png", "--info"}), "--output needs --input");
+  EXPECT_EQ(error_of({"-i", "a.png", "-u", "0"}), "--upscale must be a positive integer");
+  EXPECT_EQ(error_of({"-i", "a.png", "-ps", "-5"}), "--process-size must be a positive integer");
+  EXPECT_EQ(error_of({"-i", "a.png", "--format", "gif"}),
+            "--format: unsupported output format 'gif' (use png, jpeg or webp)");
+  EXPECT_EQ(error_of({"--stats"}), "");
+  EXPECT_EQ(error_of({"-i", "a.png", "--format", "JPG"}), "");
+}
+
+TEST(OptionsTest, DefaultOutputPath) {
+  EXPECT_EQ(DefaultOutputPath("photo.jpg", 2, ""), "photo_x2.png");
+  EXPECT_EQ(DefaultOutputPath("/data/in/photo.jpg", 4, ""), "/data/in/photo_x4.png");
+  EXPECT_EQ(DefaultOutputPath("dir/shot.v2.png", 4, "jpeg"), "dir/shot.v2_x4.jpg");
+  EXPECT_EQ(DefaultOutputPath("dir/shot.png", 2, "webp"), "dir/shot_x2.webp");
+  EXPECT_EQ(DefaultOutputPath("noext", 2, "png"), "noext_x2.png");
+}
+
+TEST(OptionsTest, BaseUrl) {
+  ClientOptions options;
+  EXPECT_EQ(BaseUrlOf(options), "http://127.0.0.1:8090");
+  options.host = "::1";
+  options.port = 9000;
+  EXPECT_EQ(BaseUrlOf(options), "http://[::1]:9000");
+}
+
+}  // namespace
+}  // namespace tsdsr::client

@@ -1,0 +1,21 @@
+# tsdsr_unit_tests(LIB) builds every *_test.cc in the calling folder into one test binary that links LIB,
+# so a folder's sources are listed once (in its library) and its tests are found by name.
+function(tsdsr_unit_tests lib)
+  file(GLOB test_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
+  if(NOT test_sources)
+    return()
+  endif()
+  set(target ${lib}_test)
+  add_executable(${target} ${test_sources})
+  target_link_libraries(${target} PRIVATE ${lib} GTest::gtest_main GTest::gmock ${ARGN})
+  set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+endfunction()
+
+# tsdsr_folder_sources(VAR) lists the library sources of the calling folder: every *.cc except tests
+# (*_test.cc), fuzz targets (*_fuzz.cc) and the program's main.cc.
+function(tsdsr_folder_sources var)
+  file(GLOB all CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  list(FILTER all EXCLUDE REGEX "(_test|_fuzz)\\.cc$|/main\\.cc$")
+  set(${var} ${all} PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,31 @@
+#include "common/cli.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+namespace tsdsr {
+
+CliOutcome ParseCommandLine(CLI::App& app, const std::vector<std::string>& args) {
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  std::vector<std::string> rest(args.size() > 1 ? args.begin() + 1 : args.end(), args.end());
+  std::reverse(rest.begin(), rest.end());  // CLI11 consumes a reversed vector
+  CliOutcome outcome;
+  try {
+    app.parse(rest);
+  } catch (const CLI::CallForHelp&) {
+    outcome.exit = true;
+    outcome.output = app.help();
+  } catch (const CLI::ParseError& e) {
+    outcome.exit = true;
+    outcome.exit_code = 2;
+    std::string program = args.empty() ? app.get_name() : args[0];
+    outcome.output = std::string("error: ") + e.what() + "\nRun '" + program + " --help' for the options.\n";
+  }
+  return outcome;
+}
+
+std::vector<std::string> ArgsOf(int argc, const char* const* argv) { return {argv, argv + argc}; }
+
+}  // namespace tsdsr

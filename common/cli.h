@@ -1,0 +1,26 @@
+// Command-line parsing shared by the three programs: CLI11 with one way of reporting help and errors.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace tsdsr {
+
+struct CliOutcome {
+  bool exit = false;  // true: print `output` and exit with `exit_code` (help, or a usage error)
+  int exit_code = 0;
+  std::string output;
+};
+
+// Parses `args` (args[0] is the program name) into `app`. --help gives exit 0 and the help text; a usage
+// error gives exit 2 and "error: <what>" plus a pointer to --help. Unknown keys in a --config file are errors.
+CliOutcome ParseCommandLine(CLI::App& app, const std::vector<std::string>& args);
+
+// argv as strings, for ParseCommandLine.
+std::vector<std::string> ArgsOf(int argc, const char* const* argv);
+
+}  // namespace tsdsr

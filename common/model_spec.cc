@@ -1,0 +1,39 @@
+#include "common/model_spec.h"
+
+#include <array>
+
+namespace tsdsr {
+namespace {
+
+struct Kind {
+  std::string_view name;
+  bool takes_argument;
+};
+
+// Kinds the worker can build. A kind is listed here only once its worker code exists.
+constexpr std::array<Kind, 2> kKinds = {{{"bicubic", false}, {"lanczos", false}}};
+
+}  // namespace
+
+std::string_view ModelSpecForms() { return "bicubic, lanczos"; }
+
+Result<ModelSpec> ParseModelSpec(std::string_view spec) {
+  ModelSpec parsed;
+  size_t colon = spec.find(':');
+  parsed.kind = std::string(spec.substr(0, colon));
+  if (colon != std::string_view::npos) parsed.argument = std::string(spec.substr(colon + 1));
+  for (const Kind& kind : kKinds) {
+    if (kind.name != parsed.kind) continue;
+    if (kind.takes_argument && parsed.argument.empty()) {
+      return Status::InvalidArgument("model spec '" + std::string(spec) + "' needs an argument after ':'");
+    }
+    if (!kind.takes_argument && colon != std::string_view::npos) {
+      return Status::InvalidArgument("model spec '" + std::string(spec) + "' takes no argument");
+    }
+    return parsed;
+  }
+  return Status::InvalidArgument("unknown model '" + std::string(spec) + "'; use one of: " +
+                                 std::string(ModelSpecForms()));
+}
+
+}  // namespace tsdsr

@@ -1,0 +1,259 @@
+#include "common/protocol.h"
+
+#include <utility>
+
+namespace tsdsr::proto {
+namespace {
+
+using nlohmann::json;
+
+// Reads fields of one JSON object into a struct, remembering the first error.
+class FieldReader {
+ public:
+  FieldReader(const json& j, std::string_view what) : j_(j), what_(what) {
+    if (!j_.is_object()) Fail("", "must be a JSON object");
+  }
+
+  template <typename T>
+  void Required(const char* key, T& out) { Read(key, out, /*required=*/true); }
+  template <typename T>
+  void Optional(const char* key, T& out) { Read(key, out, /*required=*/false); }
+
+  void Memory(const char* key, MemoryStats& out) {
+    if (!status_.ok() || !j_.contains(key)) return;
+    auto parsed = ParseMemoryStats(j_.at(key));
+    if (!parsed.ok()) return Fail(key, parsed.status().message());
+    out = *parsed;
+  }
+
+  Status status() const { return status_; }
+
+ private:
+  template <typename T>
+  void Read(const char* key, T& out, bool required) {
+    if (!status_.ok()) return;
+    auto it = j_.find(key);
+    if (it == j_.end()) {
+      if (required) Fail(key, "is missing");
+      return;
+    }
+    try {
+      out = it->template get<T>();
+    } catch (const json::exception&) {
+      Fail(key, "has the wrong type");
+    }
+  }
+
+  void Fail(std::string_view key, std::string_view why) {
+    if (!status_.ok()) return;
+    std::string message(what_);
+    if (!key.empty()) message += std::string(" field '") + std::string(key) + "'";
+    status_ = Status::InvalidArgument(message + " " + std::string(why));
+  }
+
+  const json& j_;
+  std::string_view what_;
+  Status status_;
+};
+
+template <typename T>
+Result<T> Finish(const FieldReader& reader, T value) {
+  if (!reader.status().ok()) return reader.status();
+  return value;
+}
+
+bool IsKnownCommand(std::uint8_t byte) {
+  return byte >= static_cast<std::uint8_t>(Command::kReady) &&
+         byte <= static_cast<std::uint8_t>(Command::kDisconnect);
+}
+
+}  // namespace
+
+std::string_view CommandName(Command command) {
+  switch (command) {
+    case Command::kReady: return "READY";
+    case Command::kHeartbeat: return "HEARTBEAT";
+    case Command::kJob: return "JOB";
+    case Command::kProgress: return "PROGRESS";
+    case Command::kResult: return "RESULT";
+    case Command::kCancel: return "CANCEL";
+    case Command::kDisconnect: return "DISCONNECT";
+  }
+  return "UNKNOWN";
+}
+
+std::vector<std::string> Encode(const Message& message) {
+  std::vector<std::string> frames;
+  frames.reserve(3 + message.payload.size());
+  frames.emplace_back(kTag);
+  frames.emplace_back(1, static_cast<char>(message.command));
+  frames.push_back(message.header.dump());
+  for (const auto& p : message.payload) frames.push_back(p);
+  return frames;
+}
+
+Result<Message> Decode(std::vector<std::string> frames) {
+  if (frames.size() < 3) {
+    return Status::InvalidArgument("message has " + std::to_string(frames.size()) +
+                                   " frames; at least 3 (tag, command, header) are required");
+  }
+  if (frames[0] != kTag) return Status::InvalidArgument("message does not start with the protocol tag TSR1");
+  if (frames[1].size() != 1 || !IsKnownCommand(static_cast<std::uint8_t>(frames[1][0]))) {
+    return Status::InvalidArgument("unknown command frame");
+  }
+  Message message;
+  message.command = static_cast<Command>(frames[1][0]);
+  message.header = json::parse(frames[2], nullptr, /*allow_exceptions=*/false);
+  if (message.header.is_discarded() || !message.header.is_object()) {
+    return Status::InvalidArgument(std::string(CommandName(message.command)) + " header is not a JSON object");
+  }
+  message.payload.assign(std::make_move_iterator(frames.begin() + 3), std::make_move_iterator(frames.end()));
+  return message;
+}
+
+void to_json(json& j, const MemoryStats& v) {
+  j = json{{"total", v.total}, {"reserved", v.reserved}, {"allocated", v.allocated}, {"free", v.free}};
+}
+
+void to_json(json& j, const WorkerDescription& v) {
+  j = json{{"id", v.id},         {"pid", v.pid},           {"host", v.host},
+           {"device", v.device}, {"device_name", v.device_name},
+           {"model", v.model},   {"model_name", v.model_name},
+           {"scales", v.scales}, {"dtype", v.dtype},       {"slots", v.slots},
+           {"status", v.status}, {"error", v.error},       {"memory", v.memory},
+           {"version", v.version}};
+}
+
+void to_json(json& j, const WorkerLiveStats& v) {
+  j = json{{"busy", v.busy},           {"queued", v.queued},
+           {"jobs_done", v.jobs_done}, {"jobs_failed", v.jobs_failed},
+           {"utilization", v.utilization}, {"memory", v.memory}};
+}
+
+void to_json(json& j, const JobHeader& v) {
+  j = json{{"job_id", v.job_id}, {"scale", v.scale},           {"process_size", v.process_size},
+           {"format", v.format}, {"timeout_ms", v.timeout_ms}, {"attempt", v.attempt}};
+}
+
+void to_json(json& j, const ProgressHeader& v) {
+  j = json{{"job_id", v.job_id}, {"done", v.done}, {"total", v.total}};
+}
+
+void to_json(json& j, const ResultHeader& v) {
+  j = json{{"job_id", v.job_id},
+           {"status", v.status},
+           {"error", v.error},
+           {"input_width", v.input_width},
+           {"input_height", v.input_height},
+           {"output_width", v.output_width},
+           {"output_height", v.output_height},
+           {"content_type", v.content_type},
+           {"decode_ms", v.decode_ms},
+           {"compute_ms", v.compute_ms},
+           {"encode_ms", v.encode_ms}};
+}
+
+void to_json(json& j, const CancelHeader& v) { j = json{{"job_id", v.job_id}}; }
+void to_json(json& j, const DisconnectHeader& v) { j = json{{"reason", v.reason}}; }
+
+Result<MemoryStats> ParseMemoryStats(const json& j) {
+  MemoryStats v;
+  FieldReader r(j, "memory");
+  r.Optional("total", v.total);
+  r.Optional("reserved", v.reserved);
+  r.Optional("allocated", v.allocated);
+  r.Optional("free", v.free);
+  return Finish(r, v);
+}
+
+Result<WorkerDescription> ParseWorkerDescription(const json& j) {
+  WorkerDescription v;
+  FieldReader r(j, "READY");
+  r.Required("id", v.id);
+  r.Required("device", v.device);
+  r.Required("scales", v.scales);
+  r.Required("slots", v.slots);
+  r.Optional("pid", v.pid);
+  r.Optional("host", v.host);
+  r.Optional("device_name", v.device_name);
+  r.Optional("model", v.model);
+  r.Optional("model_name", v.model_name);
+  r.Optional("dtype", v.dtype);
+  r.Optional("status", v.status);
+  r.Optional("error", v.error);
+  r.Optional("version", v.version);
+  r.Memory("memory", v.memory);
+  if (r.status().ok() && (v.slots < 1 || v.slots > 64)) {
+    return Status::InvalidArgument("READY field 'slots' must be within 1..64");
+  }
+  return Finish(r, v);
+}
+
+Result<WorkerLiveStats> ParseWorkerLiveStats(const json& j) {
+  WorkerLiveStats v;
+  FieldReader r(j, "HEARTBEAT");
+  r.Optional("busy", v.busy);
+  r.Optional("queued", v.queued);
+  r.Optional("jobs_done", v.jobs_done);
+  r.Optional("jobs_failed", v.jobs_failed);
+  r.Optional("utilization", v.utilization);
+  r.Memory("memory", v.memory);
+  return Finish(r, v);
+}
+
+Result<JobHeader> ParseJobHeader(const json& j) {
+  JobHeader v;
+  FieldReader r(j, "JOB");
+  r.Required("job_id", v.job_id);
+  r.Required("scale", v.scale);
+  r.Required("process_size", v.process_size);
+  r.Optional("format", v.format);
+  r.Optional("timeout_ms", v.timeout_ms);
+  r.Optional("attempt", v.attempt);
+  return Finish(r, v);
+}
+
+Result<ProgressHeader> ParseProgressHeader(const json& j) {
+  ProgressHeader v;
+  FieldReader r(j, "PROGRESS");
+  r.Required("job_id", v.job_id);
+  r.Required("done", v.done);
+  r.Required("total", v.total);
+  return Finish(r, v);
+}
+
+Result<ResultHeader> ParseResultHeader(const json& j) {
+  ResultHeader v;
+  FieldReader r(j, "RESULT");
+  r.Required("job_id", v.job_id);
+  r.Required("status", v.status);
+  r.Optional("error", v.error);
+  r.Optional("input_width", v.input_width);
+  r.Optional("input_height", v.input_height);
+  r.Optional("output_width", v.output_width);
+  r.Optional("output_height", v.output_height);
+  r.Optional("content_type", v.content_type);
+  r.Optional("decode_ms", v.decode_ms);
+  r.Optional("compute_ms", v.compute_ms);
+  r.Optional("encode_ms", v.encode_ms);
+  if (r.status().ok() && !StatusCodeFromName(v.status)) {
+    return Status::InvalidArgument("RESULT field 'status' is not a known status code");
+  }
+  return Finish(r, v);
+}
+
+Result<CancelHeader> ParseCancelHeader(const json& j) {
+  CancelHeader v;
+  FieldReader r(j, "CANCEL");
+  r.Required("job_id", v.job_id);
+  return Finish(r, v);
+}
+
+Result<DisconnectHeader> ParseDisconnectHeader(const json& j) {
+  DisconnectHeader v;
+  FieldReader r(j, "DISCONNECT");
+  r.Optional("reason", v.reason);
+  return Finish(r, v);
+}
+
+}  // namespace tsdsr::proto

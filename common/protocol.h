@@ -1,0 +1,148 @@
+// The dispatcher ⇄ worker wire protocol (DESIGN.md, "Wire protocol").
+//
+// A message is a ZeroMQ multipart message: [tag "TSR1"] [command, one byte] [JSON header] [payload frames...].
+// The ROUTER side sees the worker's identity frame in front; that frame is not part of a Message.
+// Encode/Decode work on plain frames so they are testable (and fuzzable) without sockets.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace tsdsr::proto {
+
+inline constexpr std::string_view kTag = "TSR1";
+inline constexpr int kProtocolVersion = 1;
+
+enum class Command : std::uint8_t {
+  kReady = 1,       // worker → dispatcher: WorkerDescription
+  kHeartbeat = 2,   // both ways; the worker's carries WorkerLiveStats
+  kJob = 3,         // dispatcher → worker: JobHeader, payload[0] = encoded image
+  kProgress = 4,    // worker → dispatcher: ProgressHeader
+  kResult = 5,      // worker → dispatcher: ResultHeader, payload[0] = encoded image when ok
+  kCancel = 6,      // dispatcher → worker: CancelHeader
+  kDisconnect = 7,  // either way: DisconnectHeader; the sender is going away
+};
+
+std::string_view CommandName(Command command);
+
+struct Message {
+  Command command = Command::kHeartbeat;
+  nlohmann::json header = nlohmann::json::object();
+  std::vector<std::string> payload;
+};
+
+// Frames of `message`, tag first.
+std::vector<std::string> Encode(const Message& message);
+// Parses frames (without any routing identity). InvalidArgument names what was wrong: tag, frame count,
+// command byte, or header JSON (which must be an object).
+Result<Message> Decode(std::vector<std::string> frames);
+
+// Device memory in bytes; zero where unknown (CPU builds report process memory as `allocated`).
+struct MemoryStats {
+  std::int64_t total = 0;
+  std::int64_t reserved = 0;
+  std::int64_t allocated = 0;
+  std::int64_t free = 0;
+};
+
+// READY: what a worker is. `status` is "ok", or "error" with `error` saying why the model failed to load.
+struct WorkerDescription {
+  std::string id;           // stable name, e.g. "host-1234-cuda0"
+  std::int64_t pid = 0;
+  std::string host;
+  std::string device;       // "cpu", "cuda:0"
+  std::string device_name;  // GPU name, or the CPU model
+  std::string model;        // the model spec it was started with
+  std::string model_name;   // what actually runs, e.g. "bicubic"
+  std::vector<int> scales;  // upscale factors it accepts
+  std::string dtype;        // "float32", "float16", ...
+  int slots = 2;            // jobs it accepts at once (one computing, the rest prefetched)
+  std::string status = "ok";
+  std::string error;
+  MemoryStats memory;
+  std::string version;
+};
+
+// The live part of a worker's HEARTBEAT.
+struct WorkerLiveStats {
+  int busy = 0;                // jobs being computed now
+  int queued = 0;              // jobs accepted and waiting on the worker
+  std::int64_t jobs_done = 0;  // since start
+  std::int64_t jobs_failed = 0;
+  double utilization = -1;     // GPU utilisation 0..1, -1 when unknown
+  MemoryStats memory;
+};
+
+struct JobHeader {
+  std::uint64_t job_id = 0;
+  int scale = 2;
+  int process_size = 128;
+  std::string format = "png";  // output encoding: png, jpeg, webp
+  std::int64_t timeout_ms = 0; // time left when sent; 0 = none
+  int attempt = 1;
+};
+
+struct ProgressHeader {
+  std::uint64_t job_id = 0;
+  int done = 0;
+  int total = 0;
+};
+
+struct ResultHeader {
+  std::uint64_t job_id = 0;
+  std::string status = "ok";  // a StatusCodeName
+  std::string error;
+  int input_width = 0;
+  int input_height = 0;
+  int output_width = 0;
+  int output_height = 0;
+  std::string content_type;   // of payload[0], e.g. "image/png"
+  double decode_ms = 0;
+  double compute_ms = 0;
+  double encode_ms = 0;
+};
+
+struct CancelHeader {
+  std::uint64_t job_id = 0;
+};
+
+struct DisconnectHeader {
+  std::string reason;
+};
+
+void to_json(nlohmann::json& j, const MemoryStats& v);
+void to_json(nlohmann::json& j, const WorkerDescription& v);
+void to_json(nlohmann::json& j, const WorkerLiveStats& v);
+void to_json(nlohmann::json& j, const JobHeader& v);
+void to_json(nlohmann::json& j, const ProgressHeader& v);
+void to_json(nlohmann::json& j, const ResultHeader& v);
+void to_json(nlohmann::json& j, const CancelHeader& v);
+void to_json(nlohmann::json& j, const DisconnectHeader& v);
+
+// Typed parsers: InvalidArgument naming the field when a required field is missing or has the wrong type.
+Result<MemoryStats> ParseMemoryStats(const nlohmann::json& j);
+Result<WorkerDescription> ParseWorkerDescription(const nlohmann::json& j);
+Result<WorkerLiveStats> ParseWorkerLiveStats(const nlohmann::json& j);
+Result<JobHeader> ParseJobHeader(const nlohmann::json& j);
+Result<ProgressHeader> ParseProgressHeader(const nlohmann::json& j);
+Result<ResultHeader> ParseResultHeader(const nlohmann::json& j);
+Result<CancelHeader> ParseCancelHeader(const nlohmann::json& j);
+Result<DisconnectHeader> ParseDisconnectHeader(const nlohmann::json& j);
+
+// Builds a Message from a typed header.
+template <typename Header>
+Message Make(Command command, const Header& header, std::vector<std::string> payload = {}) {
+  Message m;
+  m.command = command;
+  m.header = header;
+  m.payload = std::move(payload);
+  return m;
+}
+
+}  // namespace tsdsr::proto

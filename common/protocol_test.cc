@@ -1,0 +1,79 @@
+#include "common/protocol.h"
+
+#include <gtest/gtest.h>
+
+namespace tsdsr::proto {
+namespace {
+
+TEST(ProtocolTest, EncodeDecodeRoundTripKeepsHeaderAndBinaryPayload) {
+  JobHeader job;
+  job.job_id = 42;
+  job.scale = 4;
+  job.process_size = 96;
+  job.format = "webp";
+  job.timeout_ms = 1500;
+  job.attempt = 2;
+  std::string payload("\0\x01\xff\r\n", 5);
+  auto decoded = Decode(Encode(Make(Command::kJob, job, {payload})));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->command, Command::kJob);
+  ASSERT_EQ(decoded->payload.size(), 1u);
+  EXPECT_EQ(decoded->payload[0], payload);
+  auto parsed = ParseJobHeader(decoded->header);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->job_id, 42u);
+  EXPECT_EQ(parsed->scale, 4);
+  EXPECT_EQ(parsed->process_size, 96);
+  EXPECT_EQ(parsed->format, "webp");
+  EXPECT_EQ(parsed->timeout_ms, 1500);
+  EXPECT_EQ(parsed->attempt, 2);
+}
+
+TEST(ProtocolTest, WorkerDescriptionRoundTrip) {
+  WorkerDescription d;
+  d.id = "w1";
+  d.device = "cuda:1";
+  d.scales = {2, 4};
+  d.slots = 3;
+  d.memory.total = 80LL << 30;
+  d.status = "error";
+  d.error = "weights missing";
+  nlohmann::json j = d;
+  auto parsed = ParseWorkerDescription(j);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->id, "w1");
+  EXPECT_EQ(parsed->scales, (std::vector<int>{2, 4}));
+  EXPECT_EQ(parsed->slots, 3);
+  EXPECT_EQ(parsed->memory.total, 80LL << 30);
+  EXPECT_EQ(parsed->error, "weights missing");
+}
+
+TEST(ProtocolTest, DecodeRefusesMalformedMessages) {
+  EXPECT_FALSE(Decode({}).ok());
+  EXPECT_FALSE(Decode({"TSR1", std::string(1, '\x03')}).ok());                    // too few frames
+  EXPECT_FALSE(Decode({"XXXX", std::string(1, '\x03'), "{}"}).ok());              // wrong tag
+  EXPECT_FALSE(Decode({"TSR1", std::string(1, '\x63'), "{}"}).ok());              // unknown command
+  EXPECT_FALSE(Decode({"TSR1", std::string(2, '\x03'), "{}"}).ok());              // command frame too long
+  EXPECT_FALSE(Decode({"TSR1", std::string(1, '\x03'), "{not json"}).ok());       // bad JSON
+  EXPECT_FALSE(Decode({"TSR1", std::string(1, '\x03'), "[1,2]"}).ok());           // not an object
+  auto ok = Decode({"TSR1", std::string(1, '\x02'), "{}"});
+  EXPECT_TRUE(ok.ok());
+}
+
+TEST(ProtocolTest, TypedParsersNameTheBadField) {
+  auto missing = ParseJobHeader(nlohmann::json{{"scale", 2}, {"process_size", 128}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("'job_id' is missing"), std::string::npos);
+  auto wrong = ParseJobHeader(nlohmann::json{{"job_id", "seven"}, {"scale", 2}, {"process_size", 128}});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("'job_id' has the wrong type"), std::string::npos);
+  auto bad_status = ParseResultHeader(nlohmann::json{{"job_id", 1}, {"status", "great"}});
+  EXPECT_FALSE(bad_status.ok());
+  auto bad_slots = ParseWorkerDescription(
+      nlohmann::json{{"id", "w"}, {"device", "cpu"}, {"scales", {2}}, {"slots", 0}});
+  EXPECT_FALSE(bad_slots.ok());
+  EXPECT_FALSE(ParseWorkerLiveStats(nlohmann::json{{"memory", 5}}).ok());
+}
+
+}  // namespace
+}  // namespace tsdsr::proto

@@ -1,0 +1,591 @@
+// How the Pistache 0.0.5 pitfalls are beaten. Http::Endpoint is not used: a Tcp::Listener runs our own
+// ServerTransport (a Tcp::Transport), whose connection handler is the Gate. Every byte a connection receives passes
+// through ServerTransport::OnInput first, which frames requests itself (head, then Content-Length or chunked body):
+//  - it answers `Expect: 100-continue` once a head is complete, refuses an over-limit Content-Length with a JSON 413
+//    before any body is read, and enforces the header/body/keep-alive timeouts (Pistache's own live in the
+//    Endpoint's private transport, which is not used);
+//  - it then feeds the bytes to a stock Http::Handler (RequestHandler), called through its public Tcp::Handler base
+//    because Http::Handler::onInput is private. That handler is a separate object, so the call cannot recurse, and
+//    the transport associates it with itself (Transport's constructor) before making the Gate its handler (init).
+//  - RequestHandler::onRequest replaces the `Connection: Close` Pistache puts on every response to a request without
+//    a Connection header; SendResponse closes the connection after the response when the request wanted that.
+// Closing goes through the I/O thread: shutdown(SHUT_WR) after the response (a lingering close, so the response is
+// not lost to a reset), and shutdown(SHUT_RDWR) to force it; Pistache's own disconnection path then frees the peer.
+#include "dispatcher/http_server.h"
+
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <system_error>
+#include <utility>
+
+#include <pistache/listener.h>
+#include <pistache/mailbox.h>
+#include <pistache/peer.h>
+#include <pistache/transport.h>
+
+#include "dispatcher/http_errors.h"
+
+namespace tsdsr::dispatcher {
+namespace {
+
+namespace Http = Pistache::Http;
+namespace Tcp = Pistache::Tcp;
+using Clock = std::chrono::steady_clock;
+using PeerPtr = std::shared_ptr<Tcp::Peer>;
+
+constexpr size_t kMaxHeadBytes = 64 * 1024;               // request line and headers
+constexpr size_t kMaxDiscardBytes = size_t{8} << 20;      // unwanted bytes read on a closing connection
+constexpr auto kTick = std::chrono::milliseconds(100);    // timeout resolution
+constexpr auto kLingerTimeout = std::chrono::seconds(2);  // a closing connection waits this long for the client
+constexpr char kConnectionKey[] = "tsdsr.http.connection";
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return Lower(x) == Lower(y);
+         });
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// True when the comma-separated `list` holds `token` (case-insensitive), as in `Connection: keep-alive, Upgrade`.
+bool HasToken(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = std::min(list.find(','), list.size());
+    if (EqualsIgnoreCase(Trim(list.substr(0, comma)), token)) return true;
+    list.remove_prefix(std::min(comma + 1, list.size()));
+  }
+  return false;
+}
+
+std::string Printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 80)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
+
+std::string Mebibytes(size_t bytes) {
+  if (bytes % (size_t{1} << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
+
+// What a request head says about framing and the connection.
+struct RequestHead {
+  bool http11 = true;
+  bool keep_alive = true;
+  bool expect_continue = false;
+  bool chunked = false;
+  uint64_t content_length = 0;
+};
+
+// Offset just past the empty line that ends a head (CRLF or bare LF), searching from `from`; npos if not there yet.
+size_t FindHeadEnd(std::string_view head, size_t from) {
+  for (size_t i = head.find('\n', from); i != std::string_view::npos; i = head.find('\n', i + 1)) {
+    if (i + 1 < head.size() && head[i + 1] == '\n') return i + 2;
+    if (i + 2 < head.size() && head[i + 1] == '\r' && head[i + 2] == '\n') return i + 3;
+  }
+  return std::string_view::npos;
+}
+
+Result<RequestHead> ParseRequestHead(std::string_view head) {
+  RequestHead out;
+  bool close = false, keep_alive = false, has_length = false;
+  for (size_t pos = 0, line_no = 0;; ++line_no) {
+    size_t newline = head.find('\n', pos);
+    if (newline == std::string_view::npos) break;
+    std::string_view line = head.substr(pos, newline - pos);
+    pos = newline + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line_no == 0) {
+      size_t space = line.rfind(' ');
+      if (space == std::string_view::npos || line.find(' ') == space) {
+        return Status::InvalidArgument("malformed request line \"" + Printable(line) + "\"");
+      }
+      std::string_view version = line.substr(space + 1);
+      if (version == "HTTP/1.0") {
+        out.http11 = false;
+      } else if (version != "HTTP/1.1") {
+        return Status::InvalidArgument("unsupported HTTP version \"" + Printable(version) + "\"");
+      }
+      continue;
+    }
+    if (line.empty()) break;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      return Status::InvalidArgument("malformed header line \"" + Printable(line) + "\"");
+    }
+    std::string_view name = Trim(line.substr(0, colon));
+    std::string_view value = Trim(line.substr(colon + 1));
+    if (EqualsIgnoreCase(name, "Content-Length")) {
+      const bool digits = !value.empty() && value.size() <= 18 &&
+                          std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits) return Status::InvalidArgument("invalid Content-Length \"" + Printable(value) + "\"");
+      uint64_t length = 0;
+      for (char c : value) length = length * 10 + static_cast<uint64_t>(c - '0');
+      if (has_length && length != out.content_length) return Status::InvalidArgument("conflicting Content-Length");
+      has_length = true;
+      out.content_length = length;
+    } else if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
+      if (!EqualsIgnoreCase(value, "chunked")) {
+        return Status::InvalidArgument("Transfer-Encoding \"" + Printable(value) + "\" is not supported (only chunked)");
+      }
+      out.chunked = true;
+    } else if (EqualsIgnoreCase(name, "Connection")) {
+      close = close || HasToken(value, "close");
+      keep_alive = keep_alive || HasToken(value, "keep-alive");
+    } else if (EqualsIgnoreCase(name, "Expect")) {
+      out.expect_continue = EqualsIgnoreCase(value, "100-continue");
+    }
+  }
+  if (has_length && out.chunked) {
+    return Status::InvalidArgument("a request must not have both Content-Length and Transfer-Encoding");
+  }
+  out.keep_alive = !close && (out.http11 || keep_alive);
+  out.expect_continue = out.expect_continue && out.http11;  // RFC 9110 §10.1.1: ignored from HTTP/1.0 clients
+  return out;
+}
+
+class ServerTransport;
+
+enum class Phase { kHead, kBody, kDiscard };
+
+// Per-connection state, stored in the Pistache peer. Used only on the connection's I/O thread, except `transport`,
+// which is set before any request and only read afterwards.
+struct Connection {
+  std::weak_ptr<ServerTransport> transport;
+  Phase phase = Phase::kHead;
+  std::string head;          // the current request's head while it arrives
+  RequestHead request;       // the head of the request being received or served
+  uint64_t body_left = 0;    // Content-Length bytes still to come
+  uint64_t body_seen = 0;    // chunked bytes received so far
+  size_t dispatched = 0;     // requests handed to the router
+  bool in_flight = false;    // the last dispatched request may still be unanswered
+  bool closing = false;      // the write side is shut down; waiting for the client to close
+  size_t discarded = 0;      // bytes dropped in kDiscard
+  Clock::time_point since;   // start of the idle period, of the head, of the close; or the last body read
+};
+
+std::shared_ptr<Connection> StateOf(const PeerPtr& peer) {
+  return std::static_pointer_cast<Connection>(peer->tryGetData(kConnectionKey));
+}
+
+struct ServerConfig {
+  HttpServerOptions options;
+  std::shared_ptr<Pistache::Rest::Router> router;
+};
+
+// The Tcp::Handler Pistache's transport calls for connection events; everything goes to ServerTransport.
+class Gate final : public Tcp::Handler {
+ public:
+  explicit Gate(ServerTransport* owner) : owner_(owner) {}
+  std::shared_ptr<Tcp::Handler> clone() const override { return std::make_shared<Gate>(owner_); }
+  void onInput(const char* buffer, size_t len, const PeerPtr& peer) override;
+  void onConnection(const PeerPtr& peer) override;
+  void onDisconnection(const PeerPtr& peer) override;
+
+ private:
+  ServerTransport* owner_;
+};
+
+// Pistache's HTTP parser (inherited), fed by ServerTransport; complete requests go back to it for routing.
+class RequestHandler final : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(RequestHandler)
+  RequestHandler(ServerTransport* owner, std::shared_ptr<Pistache::Rest::Router> router)
+      : owner_(owner), router_(std::move(router)) {}
+  void onRequest(const Http::Request& request, Http::ResponseWriter response) override;
+  void onDisconnection(const PeerPtr& peer) override { router_->disconnectPeer(peer); }
+
+ private:
+  ServerTransport* owner_;
+  std::shared_ptr<Pistache::Rest::Router> router_;
+};
+
+class ServerTransport final : public Tcp::Transport, public std::enable_shared_from_this<ServerTransport> {
+ public:
+  explicit ServerTransport(std::shared_ptr<const ServerConfig> config)
+      : ServerTransport(config, std::make_shared<RequestHandler>(this, config->router)) {}
+  ~ServerTransport() override;
+
+  std::shared_ptr<Pistache::Aio::Handler> clone() const override {
+    return std::make_shared<ServerTransport>(config_);
+  }
+  void registerPoller(Pistache::Polling::Epoll& poller) override;
+  void onReady(const Pistache::Aio::FdSet& fds) override;
+
+  // Called on this transport's I/O thread.
+  void OnConnection(const PeerPtr& peer);
+  void OnInput(std::string_view input, const PeerPtr& peer);
+  void OnDisconnection(const PeerPtr& peer) { static_cast<Tcp::Handler&>(*http_).onDisconnection(peer); }
+  void OnRequest(const Http::Request& request, Http::ResponseWriter response);
+  // Any thread: closes `peer` (lingering) on the I/O thread, if it is still connected.
+  void RequestClose(std::weak_ptr<Tcp::Peer> peer) { close_queue_.push(std::move(peer)); }
+
+ private:
+  enum class Fed { kDispatched, kPending, kRejected };
+
+  ServerTransport(std::shared_ptr<const ServerConfig> config, std::shared_ptr<RequestHandler> http);
+  bool ReadHead(const PeerPtr& peer, Connection& c, std::string_view& input);
+  bool ReadBody(const PeerPtr& peer, Connection& c, std::string_view& input);
+  Fed Feed(const PeerPtr& peer, Connection& c, std::string_view bytes);
+  void Refuse(const PeerPtr& peer, Connection& c, Http::Code code, const Status& status);
+  void Finish(Connection& c);
+  void CloseAfterWrites(const PeerPtr& peer, Connection& c);
+  void BeginClose(const PeerPtr& peer);
+  void ForceClose(const PeerPtr& peer) { ::shutdown(peer->fd(), SHUT_RDWR); }
+  void OnTick();
+
+  const std::shared_ptr<const ServerConfig> config_;
+  const std::shared_ptr<RequestHandler> http_;
+  const std::shared_ptr<Gate> gate_;
+  Pistache::PollableQueue<std::weak_ptr<Tcp::Peer>> close_queue_;
+  int timer_fd_ = -1;
+};
+
+ServerTransport::ServerTransport(std::shared_ptr<const ServerConfig> config, std::shared_ptr<RequestHandler> http)
+    : Tcp::Transport(http), config_(std::move(config)), http_(std::move(http)), gate_(std::make_shared<Gate>(this)) {
+  // Headers count against Pistache's buffer too; our own limits on both trip first.
+  http_->setMaxRequestSize(config_->options.max_request_bytes + kMaxHeadBytes);
+  init(gate_);  // http_ stays associated with this transport; the gate now receives the connection events
+}
+
+ServerTransport::~ServerTransport() {
+  if (timer_fd_ >= 0) ::close(timer_fd_);
+  for (const auto& entry : peers) ::close(entry.first);  // Pistache leaves them open when its reactor stops
+}
+
+void ServerTransport::registerPoller(Pistache::Polling::Epoll& poller) {
+  Tcp::Transport::registerPoller(poller);
+  timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer_fd_ < 0) throw std::system_error(errno, std::generic_category(), "timerfd_create");
+  itimerspec spec{};
+  spec.it_interval.tv_nsec = std::chrono::duration_cast<std::chrono::nanoseconds>(kTick).count();
+  spec.it_value = spec.it_interval;
+  if (::timerfd_settime(timer_fd_, 0, &spec, nullptr) != 0) {
+    throw std::system_error(errno, std::generic_category(), "timerfd_settime");
+  }
+  poller.addFd(timer_fd_, Pistache::Flags<Pistache::Polling::NotifyOn>(Pistache::Polling::NotifyOn::Read),
+               Pistache::Polling::Tag(timer_fd_));
+  close_queue_.bind(poller);
+}
+
+void ServerTransport::onReady(const Pistache::Aio::FdSet& fds) {
+  // Pistache first: after a close below, no event of this batch may refer to a freed peer.
+  Tcp::Transport::onReady(fds);
+  for (const auto& entry : fds) {
+    if (entry.getTag() == Pistache::Polling::Tag(timer_fd_)) {
+      uint64_t expirations = 0;
+      if (::read(timer_fd_, &expirations, sizeof expirations) > 0) OnTick();
+    } else if (entry.getTag() == close_queue_.tag()) {
+      while (auto request = close_queue_.popSafe()) {
+        if (auto peer = request->lock()) BeginClose(peer);
+      }
+    }
+  }
+}
+
+void ServerTransport::OnConnection(const PeerPtr& peer) {
+  static_cast<Tcp::Handler&>(*http_).onConnection(peer);  // creates Pistache's parser for the peer
+  auto connection = std::make_shared<Connection>();
+  connection->transport = weak_from_this();
+  connection->since = Clock::now();
+  peer->putData(kConnectionKey, connection);
+}
+
+void ServerTransport::OnInput(std::string_view input, const PeerPtr& peer) {
+  const std::shared_ptr<Connection> connection = StateOf(peer);
+  if (connection == nullptr) return;
+  Connection& c = *connection;
+  while (!input.empty()) {
+    if (c.phase == Phase::kDiscard) {
+      c.discarded += input.size();
+      if (c.closing && c.discarded > kMaxDiscardBytes) ForceClose(peer);
+      return;
+    }
+    if (!(c.phase == Phase::kHead ? ReadHead(peer, c, input) : ReadBody(peer, c, input))) return;
+  }
+}
+
+// Accumulates a request head; once complete, vets it, answers 100-continue and hands it to Pistache.
+// Returns false when the connection takes no more input for now.
+bool ServerTransport::ReadHead(const PeerPtr& peer, Connection& c, std::string_view& input) {
+  if (c.head.empty()) {
+    while (!input.empty() && (input.front() == '\r' || input.front() == '\n')) input.remove_prefix(1);
+    if (input.empty()) return false;
+    c.since = Clock::now();
+  }
+  const size_t old_size = c.head.size();
+  c.head.append(input);
+  const size_t end = FindHeadEnd(c.head, old_size >= 3 ? old_size - 3 : 0);
+  if (end == std::string::npos ? c.head.size() > kMaxHeadBytes : end > kMaxHeadBytes) {
+    Refuse(peer, c, Http::Code::Request_Header_Fields_Too_Large, Status::TooLarge("request headers exceed 64 KiB"));
+    return false;
+  }
+  if (end == std::string::npos) return false;
+  input.remove_prefix(end - old_size);
+  c.head.resize(end);
+  auto head = ParseRequestHead(c.head);
+  if (!head.ok()) {
+    Refuse(peer, c, Http::Code::Bad_Request, head.status());
+    return false;
+  }
+  c.request = *head;
+  const size_t limit = config_->options.max_request_bytes;
+  if (c.request.content_length > limit) {
+    Refuse(peer, c, Http::Code::Request_Entity_Too_Large,
+           Status::TooLarge("request body of " + std::to_string(c.request.content_length) + " bytes exceeds the " +
+                            Mebibytes(limit) + " limit"));
+    return false;
+  }
+  const bool has_body = c.request.content_length > 0 || c.request.chunked;
+  if (c.request.expect_continue && has_body && input.empty()) {
+    peer->send(Pistache::RawBuffer(kContinue.data(), kContinue.size()));
+  }
+  c.body_left = c.request.content_length;
+  c.body_seen = 0;
+  const Fed fed = Feed(peer, c, c.head);
+  c.head.clear();
+  if (fed == Fed::kRejected) {
+    CloseAfterWrites(peer, c);
+    return false;
+  }
+  if (fed == Fed::kDispatched) {
+    Finish(c);
+  } else {
+    c.phase = Phase::kBody;
+    c.since = Clock::now();
+  }
+  return true;
+}
+
+// Passes body bytes to Pistache: at most the Content-Length (the rest is the next request), or all of a chunked body.
+bool ServerTransport::ReadBody(const PeerPtr& peer, Connection& c, std::string_view& input) {
+  c.since = Clock::now();
+  std::string_view bytes = input;
+  if (!c.request.chunked) {
+    bytes = input.substr(0, static_cast<size_t>(std::min<uint64_t>(input.size(), c.body_left)));
+    c.body_left -= bytes.size();
+  } else if ((c.body_seen += bytes.size()) > config_->options.max_request_bytes) {
+    Refuse(peer, c, Http::Code::Request_Entity_Too_Large,
+           Status::TooLarge("chunked request body exceeds the " + Mebibytes(config_->options.max_request_bytes) +
+                            " limit"));
+    return false;
+  }
+  input.remove_prefix(bytes.size());
+  const Fed fed = Feed(peer, c, bytes);
+  if (fed == Fed::kRejected || (fed == Fed::kPending && !c.request.chunked && c.body_left == 0)) {
+    CloseAfterWrites(peer, c);
+    return false;
+  }
+  if (fed == Fed::kDispatched) Finish(c);
+  return true;
+}
+
+ServerTransport::Fed ServerTransport::Feed(const PeerPtr& peer, Connection& c, std::string_view bytes) {
+  const size_t before = c.dispatched;
+  static_cast<Tcp::Handler&>(*http_).onInput(bytes.data(), bytes.size(), peer);  // Http::Handler::onInput
+  if (c.dispatched != before) return Fed::kDispatched;
+  // Pistache answers what it cannot parse itself (and resets its parser): then the connection must end.
+  const auto parser = Http::Handler::getParser(peer);
+  return parser->step()->id() == Http::Private::BodyStep::Id ? Fed::kPending : Fed::kRejected;
+}
+
+void ServerTransport::Finish(Connection& c) {
+  c.phase = c.request.keep_alive ? Phase::kHead : Phase::kDiscard;  // nothing more is read after a last request
+  c.since = Clock::now();
+}
+
+// Answers `status` as JSON with `Connection: close`; SendResponse closes the connection once it is written.
+void ServerTransport::Refuse(const PeerPtr& peer, Connection& c, Http::Code code, const Status& status) {
+  c.phase = Phase::kDiscard;
+  c.since = Clock::now();
+  c.head.clear();
+  c.head.shrink_to_fit();
+  Http::ResponseWriter response(Http::Version::Http11, this, http_.get(), peer);
+  response.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+  SendJson(response, code, ErrorBody(status));
+}
+
+// Closes once what is queued for `peer` (an answer Pistache wrote itself) is out: an empty write resolves after it.
+void ServerTransport::CloseAfterWrites(const PeerPtr& peer, Connection& c) {
+  c.phase = Phase::kDiscard;
+  c.since = Clock::now();
+  std::weak_ptr<ServerTransport> self = weak_from_this();
+  std::weak_ptr<Tcp::Peer> weak = peer;
+  auto close = [self, weak] {
+    if (auto transport = self.lock()) transport->RequestClose(weak);
+  };
+  peer->send(Pistache::RawBuffer()).then([close](ssize_t) { close(); }, [close](std::exception_ptr) { close(); });
+}
+
+void ServerTransport::BeginClose(const PeerPtr& peer) {
+  auto it = peers.find(peer->fd());
+  if (it == peers.end() || it->second != peer) return;  // already gone (its fd may be reused)
+  const std::shared_ptr<Connection> connection = StateOf(peer);
+  if (connection == nullptr || connection->closing) return;
+  connection->closing = true;
+  connection->phase = Phase::kDiscard;
+  connection->since = Clock::now();
+  ::shutdown(peer->fd(), SHUT_WR);  // FIN after the response; the client's close then frees the peer
+}
+
+void ServerTransport::OnTick() {
+  const auto now = Clock::now();
+  const HttpServerOptions& options = config_->options;
+  for (const auto& entry : peers) {
+    const PeerPtr& peer = entry.second;
+    const std::shared_ptr<Connection> connection = StateOf(peer);
+    if (connection == nullptr) continue;
+    Connection& c = *connection;
+    if (c.in_flight && peer->isIdle()) {  // Pistache marks the peer idle when the response is sent
+      c.in_flight = false;
+      c.since = now;
+    }
+    const auto elapsed = now - c.since;
+    if (c.closing) {
+      if (elapsed > kLingerTimeout) ForceClose(peer);
+    } else if (c.in_flight) {
+      continue;  // a job may take long; its deadline is the dispatcher's business
+    } else if (c.phase == Phase::kHead && !c.head.empty() && elapsed > options.header_timeout) {
+      Refuse(peer, c, Http::Code::Request_Timeout,
+             Status::DeadlineExceeded("request headers not received within " +
+                                      std::to_string(options.header_timeout.count()) + " ms"));
+    } else if (c.phase == Phase::kBody && elapsed > options.body_timeout) {
+      Refuse(peer, c, Http::Code::Request_Timeout,
+             Status::DeadlineExceeded("request body stalled for more than " +
+                                      std::to_string(options.body_timeout.count()) + " ms"));
+    } else if (c.phase != Phase::kBody && c.head.empty() && elapsed > options.keepalive_timeout) {
+      ForceClose(peer);  // idle keep-alive connection, or a close nothing completed
+    }
+  }
+}
+
+void ServerTransport::OnRequest(const Http::Request& request, Http::ResponseWriter response) {
+  const PeerPtr peer = response.getPeer();
+  const std::shared_ptr<Connection> connection = peer ? StateOf(peer) : nullptr;
+  if (connection == nullptr) return;  // the peer is gone: nobody to answer
+  Connection& c = *connection;
+  ++c.dispatched;
+  c.in_flight = true;
+  // Pistache answers `Connection: Close` whenever the request had no Connection header; say what will happen.
+  response.headers().remove<Http::Header::Connection>();
+  if (!c.request.keep_alive) {
+    response.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+  } else if (!c.request.http11) {
+    response.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
+  }
+  Http::ResponseWriter fallback = response.clone();
+  try {
+    config_->router->route(request, std::move(response));
+  } catch (const Http::HttpError& e) {
+    if (!peer->isIdle()) {
+      SendJson(fallback, static_cast<Http::Code>(e.code()), ErrorBody(Status(StatusCodeForHttp(e.code()), e.reason())));
+    }
+  } catch (const std::exception& e) {
+    if (!peer->isIdle()) SendError(fallback, Status::Internal(std::string("request handler failed: ") + e.what()));
+  }
+}
+
+void Gate::onInput(const char* buffer, size_t len, const PeerPtr& peer) {
+  owner_->OnInput(std::string_view(buffer, len), peer);
+}
+void Gate::onConnection(const PeerPtr& peer) { owner_->OnConnection(peer); }
+void Gate::onDisconnection(const PeerPtr& peer) { owner_->OnDisconnection(peer); }
+
+void RequestHandler::onRequest(const Http::Request& request, Http::ResponseWriter response) {
+  owner_->OnRequest(request, std::move(response));
+}
+
+}  // namespace
+
+HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<Pistache::Rest::Router> router)
+    : options_(std::move(options)), router_(std::move(router)) {}
+
+HttpServer::~HttpServer() { Shutdown(); }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options,
+                                                       std::shared_ptr<Pistache::Rest::Router> router) {
+  if (router == nullptr) return Status::InvalidArgument("the HTTP server needs a router");
+  if (options.host.empty()) return Status::InvalidArgument("http host must not be empty");
+  if (options.threads < 1 || options.threads > 64) {
+    return Status::InvalidArgument("http threads must be 1 to 64, got " + std::to_string(options.threads));
+  }
+  if (options.max_request_bytes == 0) return Status::InvalidArgument("max_request_bytes must be positive");
+  const std::pair<const char*, std::chrono::milliseconds> timeouts[] = {{"header_timeout", options.header_timeout},
+                                                                         {"body_timeout", options.body_timeout},
+                                                                         {"keepalive_timeout", options.keepalive_timeout}};
+  for (const auto& [name, value] : timeouts) {
+    if (value.count() <= 0) return Status::InvalidArgument(std::string(name) + " must be positive");
+  }
+  if (!router->hasNotFoundHandler()) {
+    router->addNotFoundHandler([](const Pistache::Rest::Request& request, Http::ResponseWriter response) {
+      SendError(response, Status::NotFound(std::string("no route for ") + Http::methodString(request.method()) +
+                                           " " + request.resource()));
+      return Pistache::Rest::Route::Result::Ok;
+    });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(options), std::move(router)));
+}
+
+Status HttpServer::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (listener_ != nullptr) return Status::FailedPrecondition("the HTTP server is already started");
+  auto config = std::make_shared<const ServerConfig>(ServerConfig{options_, router_});
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  try {
+    auto listener = std::make_unique<Tcp::Listener>(Pistache::Address(options_.host, Pistache::Port(options_.port)));
+    Pistache::Flags<Tcp::Options> flags(Tcp::Options::ReuseAddr);
+    flags.setFlag(Tcp::Options::CloseOnExec);  // the supervisor spawns workers: they must not inherit sockets
+    listener->init(static_cast<size_t>(options_.threads), flags, "tsdsr-http");
+    listener->setTransportFactory([config] { return std::make_shared<ServerTransport>(config); });
+    listener->bind();
+    listener->runThreaded();
+    port_ = static_cast<uint16_t>(listener->getPort());
+    listener_ = std::move(listener);
+  } catch (const std::exception& e) {
+    if (std::strcmp(e.what(), std::strerror(EADDRINUSE)) == 0) {
+      return Status::Unavailable("cannot listen on " + where + ": port " + std::to_string(options_.port) +
+                                 " already in use");
+    }
+    return Status::Unavailable("cannot listen on " + where + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+void HttpServer::Shutdown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (listener_ == nullptr) return;
+  listener_->shutdown();
+  listener_.reset();  // joins the accept and I/O threads, then frees the transports and their connections
+}
+
+void SendResponse(Http::ResponseWriter& w, Http::Code code, std::string_view body, const Http::Mime::MediaType& mime) {
+  const auto connection = w.headers().tryGet<Http::Header::Connection>();
+  const bool close = connection != nullptr && connection->control() == Http::ConnectionControl::Close;
+  const PeerPtr peer = w.getPeer();
+  auto sent = w.send(code, body.data(), body.size(), mime);
+  if (!close || peer == nullptr) return;
+  const std::shared_ptr<Connection> state = StateOf(peer);
+  if (state == nullptr) return;  // not a connection of HttpServer
+  auto close_connection = [transport = state->transport, weak = std::weak_ptr<Tcp::Peer>(peer)] {
+    if (auto t = transport.lock()) t->RequestClose(weak);
+  };
+  sent.then([close_connection](ssize_t) { close_connection(); },
+            [close_connection](std::exception_ptr) { close_connection(); });
+}
+
+}  // namespace tsdsr::dispatcher

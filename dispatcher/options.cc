@@ -1,0 +1,84 @@
+#include "dispatcher/options.h"
+
+#include <algorithm>
+
+#include <CLI/CLI.hpp>
+
+#include "common/logging.h"
+#include "common/model_spec.h"
+
+namespace tsdsr::dispatcher {
+namespace {
+
+Status OutOf(const std::string& name, const std::string& allowed) {
+  return Status::InvalidArgument("--" + name + " must be " + allowed);
+}
+
+void AddOptions(CLI::App& app, DispatcherOptions& o) {
+  app.add_option("--host", o.host, "HTTP listen address")->capture_default_str();
+  app.add_option("--port", o.port, "HTTP port (0 = any free port)")->capture_default_str();
+  app.add_option("--upscale", o.upscale, "Default upscale factor (2 or 4)")->capture_default_str();
+  app.add_option("--process-size", o.process_size, "Default LR tile size, 64-256")->capture_default_str();
+  app.add_option("--workers", o.workers, "Local workers to start (-1 = one per visible GPU, 1 on CPU; 0 = none)")
+      ->capture_default_str();
+  app.add_option("--model", o.model, "Model spec for local workers")->capture_default_str();
+  app.add_option("--device", o.device, "Devices of local workers: auto, cpu or cuda")->capture_default_str();
+  app.add_option("--worker-endpoint", o.worker_endpoint, "ZeroMQ address workers connect to (tcp:// or ipc://)")
+      ->capture_default_str();
+  app.add_option("--worker-binary", o.worker_binary, "tsdsr-worker to start (default: beside this program)");
+  app.add_option("--http-threads", o.http_threads, "HTTP threads")->capture_default_str();
+  app.add_option("--max-body-mb", o.max_body_mb, "Largest request body in MiB (413 above)")->capture_default_str();
+  app.add_option("--max-pixels", o.max_pixels, "Largest input image in pixels (413 above)")->capture_default_str();
+  app.add_option("--max-queue", o.max_queue, "Queued jobs before 503")->capture_default_str();
+  app.add_option("--max-attempts", o.max_attempts, "Sends of a job before it fails")->capture_default_str();
+  app.add_option("--request-timeout-ms", o.request_timeout_ms, "Deadline of a job that sets none")
+      ->capture_default_str();
+  app.add_option("--heartbeat-ms", o.heartbeat_ms, "Heartbeat interval to workers")->capture_default_str();
+  app.add_option("--heartbeat-misses", o.heartbeat_misses, "Missed heartbeats before a worker is dropped")
+      ->capture_default_str();
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
+  app.set_config("--config", "", "TOML/INI file with the same keys as the long flags (e.g. process-size = 128)");
+}
+
+}  // namespace
+
+const std::vector<int>& SupportedScales() {
+  static const std::vector<int> scales = {2, 4};
+  return scales;
+}
+
+DispatcherCommandLine ParseDispatcherCommandLine(const std::vector<std::string>& args) {
+  DispatcherCommandLine line;
+  CLI::App app("tsdsr-dispatcher: the HTTP front door of TSD-SR Serve; queues upscale jobs and fans them out "
+               "to tsdsr-worker processes over ZeroMQ.",
+               "tsdsr-dispatcher");
+  AddOptions(app, line.options);
+  line.outcome = ParseCommandLine(app, args);
+  return line;
+}
+
+Status ValidateDispatcherOptions(const DispatcherOptions& o) {
+  const auto& scales = SupportedScales();
+  if (std::find(scales.begin(), scales.end(), o.upscale) == scales.end()) return OutOf("upscale", "2 or 4");
+  if (o.host.empty()) return OutOf("host", "an address such as 127.0.0.1 or 0.0.0.0");
+  if (o.port < 0 || o.port > 65535) return OutOf("port", "within 0..65535");
+  if (o.process_size < 64 || o.process_size > 256) return OutOf("process-size", "within 64..256");
+  if (o.workers < -1 || o.workers > 64) return OutOf("workers", "-1 (one per GPU), 0 (remote workers only) or up to 64");
+  if (auto spec = ParseModelSpec(o.model); !spec.ok()) return Status::InvalidArgument("--model: " + spec.status().message());
+  if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") return OutOf("device", "auto, cpu or cuda");
+  if (o.worker_endpoint.rfind("tcp://", 0) != 0 && o.worker_endpoint.rfind("ipc://", 0) != 0) {
+    return OutOf("worker-endpoint", "a tcp:// or ipc:// address, e.g. tcp://127.0.0.1:5555");
+  }
+  if (o.http_threads < 1 || o.http_threads > 256) return OutOf("http-threads", "within 1..256");
+  if (o.max_body_mb < 1 || o.max_body_mb > 4096) return OutOf("max-body-mb", "within 1..4096");
+  if (o.max_pixels < 1) return OutOf("max-pixels", "at least 1");
+  if (o.max_queue < 1 || o.max_queue > 1000000) return OutOf("max-queue", "within 1..1000000");
+  if (o.max_attempts < 1 || o.max_attempts > 100) return OutOf("max-attempts", "within 1..100");
+  if (o.request_timeout_ms < 1) return OutOf("request-timeout-ms", "at least 1");
+  if (o.heartbeat_ms < 10 || o.heartbeat_ms > 600000) return OutOf("heartbeat-ms", "within 10..600000");
+  if (o.heartbeat_misses < 1 || o.heartbeat_misses > 1000) return OutOf("heartbeat-misses", "within 1..1000");
+  if (!IsLogLevel(o.log_level)) return OutOf("log-level", "trace, debug, info, warn, error or off");
+  return Status::Ok();
+}
+
+}  // namespace tsdsr::dispatcher

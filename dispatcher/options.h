@@ -1,0 +1,48 @@
+// tsdsr-dispatcher's options: flags, optionally read from a --config file with the same keys.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/cli.h"
+#include "common/status.h"
+
+namespace tsdsr::dispatcher {
+
+struct DispatcherOptions {
+  std::string host = "127.0.0.1";   // HTTP listen address; loopback unless told otherwise
+  int port = 8090;                  // HTTP port; 0 picks a free one (logged)
+  int upscale = 2;                  // default scale when a request names none
+  int process_size = 128;           // default LR tile edge when a request names none
+  int workers = -1;                 // local worker processes; -1 = one per visible GPU, or 1 without GPUs
+  std::string model = "bicubic";    // model spec handed to local workers
+  std::string device = "auto";      // devices of local workers: auto, cpu, cuda
+  std::string worker_endpoint = "tcp://127.0.0.1:5555";  // ZeroMQ ROUTER bind address
+  std::string worker_binary;        // default: tsdsr-worker beside this program
+  int http_threads = 4;
+  int max_body_mb = 64;             // larger requests get 413
+  std::int64_t max_pixels = 4096LL * 4096;  // larger input images get 413
+  int max_queue = 256;              // queued jobs beyond this get 503
+  int max_attempts = 3;             // sends of one job to workers before it fails
+  std::int64_t request_timeout_ms = 300000;  // deadline of a job that names none
+  int heartbeat_ms = 1000;
+  int heartbeat_misses = 3;
+  std::string log_level = "info";
+};
+
+struct DispatcherCommandLine {
+  DispatcherOptions options;
+  CliOutcome outcome;  // exit set for --help or a usage error
+};
+
+// Parses flags and the optional --config file (TOML/INI, same keys as the long flags).
+DispatcherCommandLine ParseDispatcherCommandLine(const std::vector<std::string>& args);
+
+// Checks every value; InvalidArgument naming the option and what is allowed.
+Status ValidateDispatcherOptions(const DispatcherOptions& options);
+
+// The accepted upscale factors of the service (a model may accept fewer).
+const std::vector<int>& SupportedScales();
+
+}  // namespace tsdsr::dispatcher

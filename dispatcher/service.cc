@@ -1,0 +1,93 @@
+#include "dispatcher/service.h"
+
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
+#include "dispatcher/local_workers.h"
+
+namespace tsdsr::dispatcher {
+namespace {
+
+constexpr auto kWorkerStopGrace = std::chrono::seconds(10);
+
+BrokerOptions BrokerOptionsOf(const DispatcherOptions& o) {
+  BrokerOptions b;
+  b.endpoint = o.worker_endpoint;
+  b.scheduler.max_queue = static_cast<size_t>(o.max_queue);
+  b.scheduler.max_attempts = o.max_attempts;
+  b.heartbeat_interval = std::chrono::milliseconds(o.heartbeat_ms);
+  b.heartbeat_misses = o.heartbeat_misses;
+  return b;
+}
+
+HttpServerOptions HttpOptionsOf(const DispatcherOptions& o) {
+  HttpServerOptions h;
+  h.host = o.host;
+  h.port = static_cast<std::uint16_t>(o.port);
+  h.threads = o.http_threads;
+  h.max_request_bytes = static_cast<size_t>(o.max_body_mb) << 20;
+  return h;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const DispatcherOptions& options,
+                                                                    const std::string& program_dir) {
+  std::unique_ptr<DispatcherService> service(new DispatcherService());
+  TSDSR_ASSIGN_OR_RETURN(service->broker_, Broker::Create(BrokerOptionsOf(options), service->context_, service->metrics_));
+  spdlog::info("workers connect to {}", service->broker_->endpoint());
+
+  ServiceInfo info;
+  info.version = TSDSR_VERSION;
+  info.model = options.model;
+  info.default_upscale = options.upscale;
+  info.default_process_size = options.process_size;
+  UpscaleDefaults defaults;
+  defaults.scale = options.upscale;
+  defaults.process_size = options.process_size;
+  defaults.timeout_ms = options.request_timeout_ms;
+  defaults.max_pixels = options.max_pixels;
+
+  TSDSR_RETURN_IF_ERROR(service->StartWorkers(options, program_dir));
+  info.expected_workers = static_cast<int>(service->supervisor_ ? options.workers : 0);
+  service->api_ = std::make_unique<Api>(info, defaults, *service->broker_, service->metrics_);
+  service->router_ = std::make_shared<Pistache::Rest::Router>();
+  service->api_->Register(*service->router_);
+  TSDSR_ASSIGN_OR_RETURN(service->http_, HttpServer::Create(HttpOptionsOf(options), service->router_));
+  TSDSR_RETURN_IF_ERROR(service->http_->Start());
+  spdlog::info("listening on http://{}:{}", options.host, service->http_->port());
+  return service;
+}
+
+Status DispatcherService::StartWorkers(const DispatcherOptions& options, const std::string& program_dir) {
+  int gpus = CountVisibleGpus(std::getenv("CUDA_VISIBLE_DEVICES"), "/proc/driver/nvidia/gpus");
+  TSDSR_ASSIGN_OR_RETURN(std::vector<std::string> devices, LocalWorkerDevices(options.workers, options.device, gpus));
+  if (devices.empty()) {
+    spdlog::info("no local workers; waiting for remote workers");
+    return Status::Ok();
+  }
+  SupervisorOptions s;
+  s.worker_binary = options.worker_binary.empty() ? program_dir + "/tsdsr-worker" : options.worker_binary;
+  s.devices = devices;
+  s.common_args = {"--connect",      LocalConnectAddress(broker_->endpoint()),
+                   "--model",        options.model,
+                   "--heartbeat-ms", std::to_string(options.heartbeat_ms),
+                   "--log-level",    options.log_level};
+  launcher_ = MakePosixLauncher();
+  supervisor_ = std::make_unique<Supervisor>(s, *launcher_, metrics_);
+  return supervisor_->Start();
+}
+
+DispatcherService::~DispatcherService() { Stop(); }
+
+void DispatcherService::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (api_) api_->SetDraining();
+  if (http_) http_->Shutdown();
+  if (supervisor_) supervisor_->Stop(kWorkerStopGrace);
+  if (broker_) broker_->Stop();
+}
+
+}  // namespace tsdsr::dispatcher

@@ -1,0 +1,50 @@
+// The dispatcher assembled: metrics, broker, API, HTTP server and the supervisor of local workers, started
+// and stopped in the right order.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "common/status.h"
+#include "dispatcher/api.h"
+#include "dispatcher/broker.h"
+#include "dispatcher/http_server.h"
+#include "dispatcher/metrics.h"
+#include "dispatcher/options.h"
+#include "dispatcher/supervisor.h"
+
+namespace tsdsr::dispatcher {
+
+class DispatcherService {
+ public:
+  // Binds the worker endpoint and the HTTP port, starts the local workers. `program_dir` is where
+  // tsdsr-worker is looked for when --worker-binary is not set. The error says which part failed.
+  static Result<std::unique_ptr<DispatcherService>> Start(const DispatcherOptions& options,
+                                                          const std::string& program_dir);
+  ~DispatcherService();  // Stop()
+
+  std::uint16_t http_port() const { return http_->port(); }
+  const std::string& worker_endpoint() const { return broker_->endpoint(); }
+
+  // Readiness false and new jobs refused, then HTTP, workers and broker stopped; every accepted job has
+  // been answered when this returns. Idempotent.
+  void Stop();
+
+ private:
+  DispatcherService() = default;
+  Status StartWorkers(const DispatcherOptions& options, const std::string& program_dir);
+
+  zmq::context_t context_;
+  Metrics metrics_;
+  std::unique_ptr<Broker> broker_;
+  std::unique_ptr<Api> api_;
+  std::shared_ptr<Pistache::Rest::Router> router_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<ProcessLauncher> launcher_;
+  std::unique_ptr<Supervisor> supervisor_;
+  bool stopped_ = false;
+};
+
+}  // namespace tsdsr::dispatcher

@@ -1,0 +1,119 @@
+#include "dispatcher/upscale_request.h"
+
+#include <cctype>
+#include <charconv>
+
+#include "dispatcher/multipart.h"
+#include "dispatcher/options.h"
+
+namespace tsdsr::dispatcher {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The media type without parameters, lower-cased: "Multipart/Form-Data; boundary=x" -> "multipart/form-data".
+std::string MediaType(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) type.remove_suffix(1);
+  while (!type.empty() && std::isspace(static_cast<unsigned char>(type.front()))) type.remove_prefix(1);
+  return Lower(type);
+}
+
+Result<std::int64_t> ParseInteger(const std::string& name, const std::string& text) {
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
+    return Status::InvalidArgument(name + " must be an integer (got '" + text + "')");
+  }
+  return value;
+}
+
+std::string JoinScales(const std::set<int>& scales) {
+  std::string out;
+  for (int s : scales) out += (out.empty() ? "" : ", ") + std::to_string(s);
+  return out;
+}
+
+}  // namespace
+
+Result<UpscaleQuery> ParseUpscaleQuery(const QueryLookup& query, const UpscaleDefaults& defaults,
+                                       const std::set<int>& scales) {
+  UpscaleQuery q;
+  q.scale = defaults.scale;
+  q.process_size = defaults.process_size;
+  q.timeout_ms = defaults.timeout_ms;
+  std::set<int> allowed = scales;
+  if (allowed.empty()) allowed.insert(SupportedScales().begin(), SupportedScales().end());
+  if (auto text = query("upscale")) {
+    TSDSR_ASSIGN_OR_RETURN(std::int64_t v, ParseInteger("upscale", *text));
+    if (allowed.count(static_cast<int>(v)) == 0 || v != static_cast<int>(v)) {
+      return Status::InvalidArgument("upscale must be one of " + JoinScales(allowed) + " (got " + *text + ")");
+    }
+    q.scale = static_cast<int>(v);
+  } else if (allowed.count(q.scale) == 0) {
+    return Status::InvalidArgument("the model does not serve the default upscale " + std::to_string(q.scale) +
+                                   "; pass upscale, one of " + JoinScales(allowed));
+  }
+  if (auto text = query("process_size")) {
+    TSDSR_ASSIGN_OR_RETURN(std::int64_t v, ParseInteger("process_size", *text));
+    if (v < 64 || v > 256) {
+      return Status::InvalidArgument("process_size must be between 64 and 256 (got " + *text + ")");
+    }
+    q.process_size = static_cast<int>(v);
+  }
+  if (auto text = query("format")) {
+    std::string f = Lower(*text);
+    if (f == "jpg") f = "jpeg";
+    if (f != "png" && f != "jpeg" && f != "webp") {
+      return Status::InvalidArgument("format must be png, jpeg or webp (got '" + *text + "')");
+    }
+    q.format = f;
+  }
+  if (auto text = query("timeout_ms")) {
+    TSDSR_ASSIGN_OR_RETURN(std::int64_t v, ParseInteger("timeout_ms", *text));
+    if (v < 1) return Status::InvalidArgument("timeout_ms must be a positive number of milliseconds");
+    q.timeout_ms = std::min(v, defaults.timeout_ms);
+  }
+  return q;
+}
+
+Result<std::string_view> ExtractUpload(std::string_view content_type, std::string_view body) {
+  if (body.empty()) {
+    return Status::InvalidArgument(
+        "request body is empty; send the image as multipart field 'file' or as a raw image/* body");
+  }
+  const std::string type = MediaType(content_type);
+  if (type == "multipart/form-data") {
+    TSDSR_ASSIGN_OR_RETURN(std::string boundary, MultipartBoundary(content_type));
+    TSDSR_ASSIGN_OR_RETURN(auto parts, ParseMultipart(body, boundary));
+    std::string names;
+    for (const auto& part : parts) {
+      if (part.name == "file") {
+        if (part.body.empty()) return Status::InvalidArgument("multipart field 'file' is empty");
+        return part.body;
+      }
+      names += (names.empty() ? "'" : ", '") + part.name + "'";
+    }
+    return Status::InvalidArgument("multipart field 'file' is missing" +
+                                   (names.empty() ? std::string() : " (fields sent: " + names + ")"));
+  }
+  if (type.rfind("image/", 0) == 0 || type == "application/octet-stream") return body;
+  return Status::UnsupportedType("unsupported Content-Type '" + std::string(content_type) +
+                                 "'; send multipart/form-data with field 'file', or an image/* body");
+}
+
+Result<ImageProbe> CheckImage(std::string_view image, std::int64_t max_pixels) {
+  TSDSR_ASSIGN_OR_RETURN(ImageProbe probe, ProbeImage(image));
+  const std::int64_t pixels = std::int64_t{probe.width} * probe.height;
+  if (pixels > max_pixels) {
+    return Status::TooLarge("image is " + std::to_string(probe.width) + "x" + std::to_string(probe.height) + " (" +
+                            std::to_string(pixels) + " pixels); the limit is " + std::to_string(max_pixels));
+  }
+  return probe;
+}
+
+}  // namespace tsdsr::dispatcher

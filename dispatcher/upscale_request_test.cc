@@ -1,0 +1,104 @@
+#include "dispatcher/upscale_request.h"
+
+#include <map>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+
+namespace tsdsr::dispatcher {
+namespace {
+
+QueryLookup Query(std::map<std::string, std::string> values) {
+  return [values](const std::string& name) -> std::optional<std::string> {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+// A whole 1x1 PNG as OpenCV writes it.
+std::string TinyPng() {
+  std::vector<unsigned char> png;
+  cv::imencode(".png", cv::Mat(1, 1, CV_8UC3, cv::Scalar(10, 20, 30)), png);
+  return std::string(png.begin(), png.end());
+}
+
+TEST(UpscaleQueryTest, DefaultsApplyWhenNothingIsGiven) {
+  UpscaleDefaults defaults;
+  defaults.scale = 4;
+  defaults.process_size = 96;
+  auto q = ParseUpscaleQuery(Query({}), defaults, {2, 4});
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->scale, 4);
+  EXPECT_EQ(q->process_size, 96);
+  EXPECT_EQ(q->format, "png");
+  EXPECT_EQ(q->timeout_ms, defaults.timeout_ms);
+}
+
+TEST(UpscaleQueryTest, RefusesScalesTheWorkersDoNotServe) {
+  auto q = ParseUpscaleQuery(Query({{"upscale", "3"}}), {}, {2, 4});
+  ASSERT_FALSE(q.ok());
+  EXPECT_EQ(q.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(q.status().message(), "upscale must be one of 2, 4 (got 3)");
+  EXPECT_FALSE(ParseUpscaleQuery(Query({{"upscale", "two"}}), {}, {2, 4}).ok());
+  EXPECT_FALSE(ParseUpscaleQuery(Query({{"upscale", "4294967298"}}), {}, {2, 4}).ok());
+  EXPECT_TRUE(ParseUpscaleQuery(Query({{"upscale", "4"}}), {}, {}).ok()) << "service scales when no worker";
+}
+
+TEST(UpscaleQueryTest, ProcessSizeMustBeWithin64And256) {
+  auto q = ParseUpscaleQuery(Query({{"process_size", "9999"}}), {}, {2});
+  ASSERT_FALSE(q.ok());
+  EXPECT_EQ(q.status().message(), "process_size must be between 64 and 256 (got 9999)");
+  EXPECT_FALSE(ParseUpscaleQuery(Query({{"process_size", "63"}}), {}, {2}).ok());
+  EXPECT_FALSE(ParseUpscaleQuery(Query({{"process_size", "12x"}}), {}, {2}).ok());
+  EXPECT_EQ(ParseUpscaleQuery(Query({{"process_size", "256"}}), {}, {2})->process_size, 256);
+}
+
+TEST(UpscaleQueryTest, FormatAndTimeout) {
+  EXPECT_EQ(ParseUpscaleQuery(Query({{"format", "JPG"}}), {}, {2})->format, "jpeg");
+  EXPECT_FALSE(ParseUpscaleQuery(Query({{"format", "gif"}}), {}, {2}).ok());
+  UpscaleDefaults defaults;
+  defaults.timeout_ms = 1000;
+  EXPECT_EQ(ParseUpscaleQuery(Query({{"timeout_ms", "50"}}), defaults, {2})->timeout_ms, 50);
+  EXPECT_EQ(ParseUpscaleQuery(Query({{"timeout_ms", "5000"}}), defaults, {2})->timeout_ms, 1000) << "capped";
+  EXPECT_FALSE(ParseUpscaleQuery(Query({{"timeout_ms", "0"}}), defaults, {2}).ok());
+}
+
+TEST(ExtractUploadTest, TakesTheFileFieldOfAMultipartBody) {
+  std::string body =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
+      "Content-Type: image/png\r\n\r\nPNGDATA\r\n--XyZ--\r\n";
+  auto upload = ExtractUpload("multipart/form-data; boundary=XyZ", body);
+  ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+  EXPECT_EQ(*upload, "PNGDATA");
+}
+
+TEST(ExtractUploadTest, NamesTheFieldsWhenFileIsMissing) {
+  std::string body = "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nX\r\n--b--\r\n";
+  auto upload = ExtractUpload("multipart/form-data; boundary=b", body);
+  ASSERT_FALSE(upload.ok());
+  EXPECT_EQ(upload.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(upload.status().message(), "multipart field 'file' is missing (fields sent: 'image')");
+}
+
+TEST(ExtractUploadTest, RawBodiesAndTheirTypes) {
+  EXPECT_EQ(*ExtractUpload("image/png", "abc"), "abc");
+  EXPECT_EQ(*ExtractUpload("application/octet-stream", "abc"), "abc");
+  EXPECT_EQ(ExtractUpload("text/plain", "abc").status().code(), StatusCode::kUnsupportedType);
+  EXPECT_EQ(ExtractUpload("", "abc").status().code(), StatusCode::kUnsupportedType);
+  EXPECT_EQ(ExtractUpload("image/png", "").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ExtractUpload("multipart/form-data", "--b\r\n").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(CheckImageTest, AcceptsWholeImagesWithinTheLimit) {
+  auto probe = CheckImage(TinyPng(), 1);
+  ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+  EXPECT_EQ(probe->width, 1);
+  EXPECT_EQ(CheckImage(TinyPng().substr(0, 40), 10).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckImage("just some text", 10).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckImage(TinyPng(), 0).status().code(), StatusCode::kTooLarge);
+}
+
+}  // namespace
+}  // namespace tsdsr::dispatcher

@@ -1,0 +1,24 @@
+// One job from bytes to bytes: decode the uploaded image, upscale it, encode the output.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "common/protocol.h"
+#include "worker/upscaler.h"
+
+namespace tsdsr::worker {
+
+struct JobReply {
+  proto::ResultHeader header;  // status "ok" or the failure's code name, with `error`
+  std::string image;           // encoded output when ok
+};
+
+// Runs `job` on `upscaler` (nullptr: the model failed to load, `load_error` says why). Never throws; every
+// failure is reported in the reply with its status code. `cancelled` is polled between tile batches.
+JobReply RunJob(Upscaler* upscaler, const std::string& load_error, const proto::JobHeader& job,
+                std::string_view image, std::int64_t max_pixels, const std::function<bool()>& cancelled);
+
+}  // namespace tsdsr::worker

@@ -1,0 +1,55 @@
+// tsdsr-worker: loads the model on its device, then serves jobs from the dispatcher until SIGTERM/SIGINT.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include "common/logging.h"
+#include "worker/model_factory.h"
+#include "worker/options.h"
+#include "worker/worker.h"
+
+int main(int argc, char** argv) {
+  using namespace tsdsr::worker;  // NOLINT(google-build-using-namespace): main only
+  WorkerCommandLine line = ParseWorkerCommandLine(tsdsr::ArgsOf(argc, argv));
+  if (line.outcome.exit) {
+    std::fputs(line.outcome.output.c_str(), line.outcome.exit_code == 0 ? stdout : stderr);
+    return line.outcome.exit_code;
+  }
+  if (tsdsr::Status valid = ValidateWorkerOptions(line.options); !valid.ok()) {
+    std::fprintf(stderr, "error: %s\n", valid.message().c_str());
+    return 2;
+  }
+  tsdsr::InitLogging("worker", line.options.log_level);
+
+  // Stop signals arrive on a descriptor the I/O loop polls; every thread inherits the blocked mask.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  int stop_fd = signalfd(-1, &stop, SFD_CLOEXEC);
+
+  ModelOptions model;
+  model.spec = line.options.model;
+  model.device = line.options.device;
+  model.tile_batch = line.options.tile_batch;
+  auto upscaler = CreateUpscaler(model);
+  std::string load_error;
+  if (!upscaler.ok()) {
+    load_error = upscaler.status().message();
+    spdlog::error("model '{}' on {} failed to load: {}", model.spec, model.device, load_error);
+  } else {
+    const auto& d = (*upscaler)->description();
+    spdlog::info("model {} ready on {} ({}, {})", d.name, d.device, d.device_name, d.dtype);
+  }
+  zmq::context_t context;
+  Worker worker(line.options, upscaler.ok() ? std::move(*upscaler) : nullptr, load_error, context);
+  int code = worker.Run(stop_fd);
+  close(stop_fd);
+  return code;
+}

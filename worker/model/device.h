@@ -1,0 +1,67 @@
+// Devices for the model library: parsing "cpu" / "cuda" / "cuda:N", checking a device is there, the compute
+// dtype, the device's name and memory. CUDA specifics live in device_cuda.cc (built against a CUDA LibTorch)
+// or device_cpu.cc (its stand-in for CPU-only builds); CMake picks one. Only light c10 headers here.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include "common/protocol.h"
+#include "common/status.h"
+
+namespace tsdsr::model {
+
+// Parses "cpu", "cuda" (meaning "cuda:0") or "cuda:N" without checking that the device exists.
+// InvalidArgument for anything else.
+Result<c10::Device> ParseDevice(std::string_view text);
+
+// Parses `text` and checks the device is usable: FailedPrecondition "this build of LibTorch has no CUDA" or
+// "cuda:3 not present, 1 device(s) visible"; InvalidArgument as ParseDevice.
+Result<c10::Device> ResolveDevice(std::string_view text);
+
+// The canonical spelling of a device: "cpu", "cuda:0" (always with an index).
+std::string DeviceString(const c10::Device& device);
+
+// The dtype networks compute in by default: float32 on CPU, float16 on CUDA (tensor cores, half the memory;
+// float16 keeps more mantissa than bfloat16 for 8-bit images). A model with range trouble in float16 may
+// choose bfloat16 itself through TileModel::dtype().
+c10::ScalarType ComputeDtype(const c10::Device& device);
+
+// The dtype as reported to the dispatcher: "float32", "float16", "bfloat16", "float64", else c10's name.
+std::string DtypeName(c10::ScalarType dtype);
+
+// A human name: the CPU model from /proc/cpuinfo ("cpu" when unknown), or the GPU's name.
+std::string DeviceName(const c10::Device& device);
+
+// Memory now. CUDA: total/free from the driver, reserved/allocated from LibTorch's caching allocator.
+// CPU: total = MemTotal, free = MemAvailable, allocated = this process's resident set, reserved = 0.
+// Zeros where unknown. Thread-safe.
+proto::MemoryStats DeviceMemory(const c10::Device& device);
+
+// Hands the CUDA caching allocator's unused blocks back to the driver; a no-op on CPU. Thread-safe.
+void ReleaseCachedMemory(const c10::Device& device);
+
+// Utilisation 0..1, or -1 when unknown (always for now; NVML comes later).
+double DeviceUtilization(const c10::Device& device);
+
+// The "model name" of the first processor in /proc/cpuinfo text; empty when absent. Exposed for tests.
+std::string ParseCpuModel(std::string_view cpuinfo);
+
+// MemTotal and MemAvailable (MemFree when absent) of /proc/meminfo text, in bytes, as total and free;
+// zero when absent. Exposed for tests.
+proto::MemoryStats ParseMeminfo(std::string_view meminfo);
+
+// The CUDA side, implemented by device_cuda.cc or device_cpu.cc. Use the functions above instead: they
+// dispatch on the device type; these take a CUDA device index.
+namespace cuda_backend {
+bool BuiltWithCuda();
+int DeviceCount();
+std::string Name(int index);
+proto::MemoryStats Memory(int index);
+void ReleaseCachedMemory(int index);
+}  // namespace cuda_backend
+
+}  // namespace tsdsr::model

@@ -1,0 +1,43 @@
+#include "worker/model_factory.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "common/model_spec.h"
+#include "worker/interpolation_model.h"
+#include "worker/model/device.h"
+#include "worker/torch_upscaler.h"
+
+namespace tsdsr::worker {
+namespace {
+
+// The TileModel of a parsed spec on `device`. ParseModelSpec only lets through kinds listed in
+// common/model_spec.cc; a kind listed there but not built here is reported rather than ignored.
+Result<std::unique_ptr<model::TileModel>> CreateTileModel(const ModelSpec& spec, c10::Device device) {
+  std::unique_ptr<model::TileModel> tile_model;
+  if (spec.kind == "bicubic") tile_model = std::make_unique<InterpolationModel>(Interpolation::kBicubic, device);
+  if (spec.kind == "lanczos") tile_model = std::make_unique<InterpolationModel>(Interpolation::kLanczos, device);
+  if (tile_model) return tile_model;
+  return Status::InvalidArgument("model kind '" + spec.kind + "' is not supported by this worker; use one of: " +
+                                 std::string(ModelSpecForms()));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Upscaler>> CreateUpscaler(const ModelOptions& options) {
+  // Cheap checks first: loading a network can take a while.
+  TSDSR_ASSIGN_OR_RETURN(ModelSpec spec, ParseModelSpec(options.spec));
+  model::TilerOptions tiler_options;
+  tiler_options.tile_batch = options.tile_batch;
+  tiler_options.overlap = options.tile_overlap;
+  TSDSR_RETURN_IF_ERROR(ValidateTilerOptions(tiler_options));
+  TSDSR_ASSIGN_OR_RETURN(c10::Device device, model::ResolveDevice(options.device));
+  TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<model::TileModel> tile_model, CreateTileModel(spec, device));
+  TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<TorchUpscaler> upscaler,
+                         TorchUpscaler::Create(std::move(tile_model), tiler_options));
+  TSDSR_RETURN_IF_ERROR(upscaler->Warmup());
+  return std::unique_ptr<Upscaler>(std::move(upscaler));
+}
+
+}  // namespace tsdsr::worker

@@ -1,0 +1,53 @@
+#include "worker/options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "common/logging.h"
+#include "common/model_spec.h"
+
+namespace tsdsr::worker {
+namespace {
+
+Status OutOf(const std::string& name, const std::string& allowed) {
+  return Status::InvalidArgument("--" + name + " must be " + allowed);
+}
+
+}  // namespace
+
+WorkerCommandLine ParseWorkerCommandLine(const std::vector<std::string>& args) {
+  WorkerCommandLine line;
+  WorkerOptions& o = line.options;
+  CLI::App app("tsdsr-worker: runs one super-resolution model on one device and serves jobs from a "
+               "tsdsr-dispatcher over ZeroMQ.",
+               "tsdsr-worker");
+  app.add_option("--connect", o.connect, "Dispatcher worker endpoint (tcp:// or ipc://)")->capture_default_str();
+  app.add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  app.add_option("--model", o.model, "Model spec")->capture_default_str();
+  app.add_option("--id", o.id, "Worker name (default: host-pid)");
+  app.add_option("--slots", o.slots, "Jobs held at once (1-16)")->capture_default_str();
+  app.add_option("--heartbeat-ms", o.heartbeat_ms, "Heartbeat interval")->capture_default_str();
+  app.add_option("--heartbeat-misses", o.heartbeat_misses, "Missed dispatcher heartbeats before reconnecting")
+      ->capture_default_str();
+  app.add_option("--tile-batch", o.tile_batch, "Tiles per model call (1-64)")->capture_default_str();
+  app.add_option("--max-pixels", o.max_pixels, "Largest input image in pixels")->capture_default_str();
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
+  app.set_config("--config", "", "TOML/INI file with the same keys as the long flags");
+  line.outcome = ParseCommandLine(app, args);
+  return line;
+}
+
+Status ValidateWorkerOptions(const WorkerOptions& o) {
+  if (o.connect.rfind("tcp://", 0) != 0 && o.connect.rfind("ipc://", 0) != 0) {
+    return OutOf("connect", "a tcp:// or ipc:// address, e.g. tcp://127.0.0.1:5555");
+  }
+  if (auto spec = ParseModelSpec(o.model); !spec.ok()) return Status::InvalidArgument("--model: " + spec.status().message());
+  if (o.slots < 1 || o.slots > 16) return OutOf("slots", "within 1..16");
+  if (o.heartbeat_ms < 10 || o.heartbeat_ms > 600000) return OutOf("heartbeat-ms", "within 10..600000");
+  if (o.heartbeat_misses < 1 || o.heartbeat_misses > 1000) return OutOf("heartbeat-misses", "within 1..1000");
+  if (o.tile_batch < 1 || o.tile_batch > 64) return OutOf("tile-batch", "within 1..64");
+  if (o.max_pixels < 1) return OutOf("max-pixels", "at least 1");
+  if (!IsLogLevel(o.log_level)) return OutOf("log-level", "trace, debug, info, warn, error or off");
+  return Status::Ok();
+}
+
+}  // namespace tsdsr::worker

@@ -1,0 +1,36 @@
+// tsdsr-worker's options: flags, optionally read from a --config file with the same keys.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/cli.h"
+#include "common/status.h"
+
+namespace tsdsr::worker {
+
+struct WorkerOptions {
+  std::string connect = "tcp://127.0.0.1:5555";  // the dispatcher's worker endpoint
+  std::string device = "cpu";                    // cpu, cuda or cuda:N
+  std::string model = "bicubic";                 // model spec
+  std::string id;                                // name in logs and /info; default host-pid
+  int slots = 2;                                 // jobs held at once: one computing, the rest prefetched
+  int heartbeat_ms = 1000;
+  int heartbeat_misses = 3;                      // dispatcher silent this long → reconnect
+  int tile_batch = 4;                            // tiles per model call
+  std::int64_t max_pixels = 4096LL * 4096;       // larger inputs are refused
+  std::string log_level = "info";
+};
+
+struct WorkerCommandLine {
+  WorkerOptions options;
+  CliOutcome outcome;  // exit set for --help or a usage error
+};
+
+WorkerCommandLine ParseWorkerCommandLine(const std::vector<std::string>& args);
+
+// InvalidArgument naming the option and what is allowed.
+Status ValidateWorkerOptions(const WorkerOptions& options);
+
+}  // namespace tsdsr::worker

@@ -1,0 +1,132 @@
+#include "worker/torch_upscaler.h"
+
+#include <algorithm>
+#include <new>
+#include <string>
+#include <utility>
+
+#include <ATen/ops/from_blob.h>
+#include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
+#include <opencv2/core.hpp>
+
+#include "worker/model/device.h"
+
+namespace tsdsr::worker {
+namespace {
+
+std::string JoinScales(const std::vector<int>& scales) {
+  std::string list;
+  for (int s : scales) list += (list.empty() ? "" : ", ") + std::to_string(s);
+  return list;
+}
+
+Status ValidateRequest(const cv::Mat& bgr, const UpscaleRequest& request, const std::vector<int>& scales) {
+  if (bgr.empty() || bgr.type() != CV_8UC3) {
+    return Status::InvalidArgument("the model takes a non-empty 8-bit, 3-channel image");
+  }
+  if (std::find(scales.begin(), scales.end(), request.scale) == scales.end()) {
+    return Status::InvalidArgument("upscale must be one of " + JoinScales(scales) + ", got " +
+                                   std::to_string(request.scale));
+  }
+  if (request.process_size < kMinProcessSize || request.process_size > kMaxProcessSize) {
+    return Status::InvalidArgument("process_size must be in " + std::to_string(kMinProcessSize) + ".." +
+                                   std::to_string(kMaxProcessSize) + ", got " +
+                                   std::to_string(request.process_size));
+  }
+  return Status::Ok();
+}
+
+// 8-bit BGR (h, w) → RGB float (1, 3, h, w) in [0, 1] on `device`. The bytes travel to the device as uint8
+// (a quarter of the float size) and are converted there.
+at::Tensor BgrToTensor(const cv::Mat& bgr, c10::Device device) {
+  const cv::Mat dense = bgr.isContinuous() ? bgr : bgr.clone();
+  const at::Tensor hwc = at::from_blob(dense.data, {dense.rows, dense.cols, 3}, c10::ScalarType::Byte);
+  return hwc.to(device).permute({2, 0, 1}).flip({0}).to(c10::ScalarType::Float).div_(255.0).unsqueeze(0);
+}
+
+// RGB float (1, 3, H, W) → 8-bit BGR, rounded half to even and clamped, copied straight into the Mat.
+cv::Mat TensorToBgr(const at::Tensor& rgb) {
+  const at::Tensor hwc = rgb[0]
+                             .flip({0})
+                             .mul(255.0)
+                             .round_()
+                             .clamp_(0.0, 255.0)
+                             .to(c10::ScalarType::Byte)
+                             .permute({1, 2, 0});
+  cv::Mat bgr(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3);
+  at::from_blob(bgr.data, {bgr.rows, bgr.cols, 3}, c10::ScalarType::Byte).copy_(hwc);
+  return bgr;
+}
+
+// Upscale's body once the request is valid; lets c10::Error and cv::Exception through.
+Result<cv::Mat> RunTiled(const model::Tiler& tiler, c10::Device device, const cv::Mat& bgr,
+                         const UpscaleRequest& request) {
+  const model::TileJob job{request.scale, request.process_size, request.on_progress, request.cancelled};
+  TSDSR_ASSIGN_OR_RETURN(at::Tensor rgb, tiler.Run(BgrToTensor(bgr, device), job));
+  return TensorToBgr(rgb);
+}
+
+}  // namespace
+
+Status ValidateTilerOptions(const model::TilerOptions& options) {
+  if (options.tile_batch < 1) {
+    return Status::InvalidArgument("tile_batch must be at least 1, got " + std::to_string(options.tile_batch));
+  }
+  if (options.overlap < 0 || options.overlap > kMinProcessSize / 2) {
+    return Status::InvalidArgument("tile_overlap must be in 0.." + std::to_string(kMinProcessSize / 2) +
+                                   " (0 = process_size/8, at least 8), got " + std::to_string(options.overlap));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<TorchUpscaler>> TorchUpscaler::Create(std::unique_ptr<model::TileModel> model,
+                                                             model::TilerOptions options) {
+  if (!model) return Status::InvalidArgument("no model");
+  TSDSR_RETURN_IF_ERROR(ValidateTilerOptions(options));
+  return std::unique_ptr<TorchUpscaler>(new TorchUpscaler(std::move(model), options));
+}
+
+TorchUpscaler::TorchUpscaler(std::unique_ptr<model::TileModel> model, model::TilerOptions options)
+    : model_(std::move(model)), device_(model_->device()), tiler_(model_.get(), options) {
+  description_.name = model_->name();
+  description_.scales = model_->scales();
+  description_.dtype = model::DtypeName(model_->dtype());
+  description_.device = model::DeviceString(device_);
+  description_.device_name = model::DeviceName(device_);
+}
+
+Result<cv::Mat> TorchUpscaler::Upscale(const cv::Mat& bgr, const UpscaleRequest& request) {
+  TSDSR_RETURN_IF_ERROR(ValidateRequest(bgr, request, description_.scales));
+  Result<cv::Mat> result = Status::Internal("not run");
+  try {
+    c10::InferenceMode inference;
+    result = RunTiled(tiler_, device_, bgr, request);
+  } catch (const c10::Error& e) {
+    result = model::StatusFromTorchError(e, "upscale failed");
+  } catch (const cv::Exception& e) {
+    result = Status::Internal(std::string("upscale failed: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    result = Status::ResourceExhausted("out of host memory converting the image");
+  }
+  model::ReleaseCachedMemory(device_);
+  return result;
+}
+
+proto::MemoryStats TorchUpscaler::Memory() const { return model::DeviceMemory(device_); }
+
+Status TorchUpscaler::Warmup() {
+  // A 24×24 gradient at the smallest scale and tile: one tile, every code path of a real job.
+  cv::Mat image(24, 24, CV_8UC3);
+  for (int y = 0; y < image.rows; ++y) {
+    for (int x = 0; x < image.cols; ++x) image.at<cv::Vec3b>(y, x) = cv::Vec3b(x * 10, y * 10, (x + y) * 5);
+  }
+  UpscaleRequest request;
+  request.scale = description_.scales.front();
+  request.process_size = kMinProcessSize;
+  Result<cv::Mat> out = Upscale(image, request);
+  if (!out.ok()) return Status(out.status().code(), "warm-up failed: " + out.status().message());
+  return Status::Ok();
+}
+
+}  // namespace tsdsr::worker

@@ -1,0 +1,52 @@
+// TorchUpscaler: the Upscaler of every LibTorch model. Converts 8-bit BGR images to RGB float tensors on the
+// model's device, runs the shared Tiler, and converts back. Includes LibTorch's Tensor header: only the
+// model factory and tests include this file; the rest of the worker sees upscaler.h / model_factory.h.
+#pragma once
+
+#include <memory>
+
+#include <c10/core/Device.h>
+
+#include "common/status.h"
+#include "worker/model/tile_model.h"
+#include "worker/model/tiler.h"
+#include "worker/upscaler.h"
+
+namespace tsdsr::worker {
+
+// The process_size range UpscaleRequest accepts.
+inline constexpr int kMinProcessSize = 64;
+inline constexpr int kMaxProcessSize = 256;
+
+// InvalidArgument unless tile_batch ≥ 1 and 0 ≤ overlap ≤ kMinProcessSize / 2 (0 meaning the default).
+Status ValidateTilerOptions(const model::TilerOptions& options);
+
+class TorchUpscaler : public Upscaler {
+ public:
+  // Takes ownership of `model`. InvalidArgument as ValidateTilerOptions, or for a null model.
+  static Result<std::unique_ptr<TorchUpscaler>> Create(std::unique_ptr<model::TileModel> model,
+                                                       model::TilerOptions options);
+
+  // See Upscaler. InvalidArgument also for an empty or non-CV_8UC3 image and a process_size outside
+  // [kMinProcessSize, kMaxProcessSize]. Runs under InferenceMode; releases cached device memory afterwards.
+  Result<cv::Mat> Upscale(const cv::Mat& bgr, const UpscaleRequest& request) override;
+
+  const ModelDescription& description() const override { return description_; }
+
+  // Device memory now (model::DeviceMemory). Thread-safe: reads the driver, the allocator or /proc only.
+  proto::MemoryStats Memory() const override;
+
+  // Runs one small image through the whole path so that the first job does not pay for lazy initialisation
+  // (kernel selection, allocator pools). Returns the error of that run. Not thread-safe, like Upscale.
+  Status Warmup();
+
+ private:
+  TorchUpscaler(std::unique_ptr<model::TileModel> model, model::TilerOptions options);
+
+  std::unique_ptr<model::TileModel> model_;
+  c10::Device device_;
+  model::Tiler tiler_;
+  ModelDescription description_;
+};
+
+}  // namespace tsdsr::worker

@@ -1,0 +1,194 @@
+// The LibTorch model path end to end, through CreateUpscaler as the worker uses it.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "worker/model_factory.h"
+
+namespace tsdsr::worker {
+namespace {
+
+std::unique_ptr<Upscaler> MakeUpscaler(const std::string& spec) {
+  ModelOptions options;
+  options.spec = spec;
+  auto upscaler = CreateUpscaler(options);
+  EXPECT_TRUE(upscaler.ok()) << upscaler.status().message();
+  return upscaler.ok() ? std::move(*upscaler) : nullptr;
+}
+
+// Uniform noise: the worst case for seams and for overshoot past 0 and 255.
+cv::Mat NoiseImage(int width, int height) {
+  cv::Mat image(height, width, CV_8UC3);
+  cv::RNG rng(width * 7919 + height);
+  rng.fill(image, cv::RNG::UNIFORM, 0, 256);
+  return image;
+}
+
+UpscaleRequest Request(int scale, int process_size) {
+  UpscaleRequest request;
+  request.scale = scale;
+  request.process_size = process_size;
+  return request;
+}
+
+struct Difference {
+  double max = 0;
+  double mean = 0;
+};
+
+Difference Compare(const cv::Mat& a, const cv::Mat& b) {
+  cv::Mat diff;
+  cv::absdiff(a, b, diff);
+  Difference d;
+  cv::minMaxLoc(diff.reshape(1), nullptr, &d.max);
+  const cv::Scalar mean = cv::mean(diff);
+  d.mean = (mean[0] + mean[1] + mean[2]) / 3;
+  return d;
+}
+
+struct Size {
+  int width;
+  int height;
+};
+
+// 120 and 288 = 8 + 56·k are the sizes where tiles of 64 overlap by exactly the default 8 pixels.
+const Size kSizes[] = {{1, 1}, {1, 17}, {17, 1}, {37, 23}, {64, 64}, {65, 64}, {120, 288}, {300, 200}};
+
+TEST(TorchUpscalerTest, TiledBicubicMatchesWholeImageBicubic) {
+  std::unique_ptr<Upscaler> upscaler = MakeUpscaler("bicubic");
+  ASSERT_NE(upscaler, nullptr);
+  for (int scale : {2, 4}) {
+    for (const Size& size : kSizes) {
+      SCOPED_TRACE("x" + std::to_string(scale) + " " + std::to_string(size.width) + "x" +
+                   std::to_string(size.height));
+      const cv::Mat image = NoiseImage(size.width, size.height);
+      auto out = upscaler->Upscale(image, Request(scale, 64));
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      ASSERT_EQ(out->cols, size.width * scale);
+      ASSERT_EQ(out->rows, size.height * scale);
+      ASSERT_EQ(out->type(), CV_8UC3);
+      cv::Mat reference;
+      cv::resize(image, reference, out->size(), 0, 0, cv::INTER_CUBIC);
+      const Difference d = Compare(*out, reference);
+      EXPECT_LE(d.max, 1) << "mean " << d.mean;  // float vs OpenCV's 8-bit fixed point; no seams
+    }
+  }
+}
+
+TEST(TorchUpscalerTest, TiledLanczosIsCloseToWholeImageLanczos) {
+  // Lanczos reaches 4 LR pixels and the default guard band is 2, but its outer lobes are small and the
+  // cross-fade weight is near 0 where they matter: measured at most 1 grey level here, as for one tile.
+  std::unique_ptr<Upscaler> upscaler = MakeUpscaler("lanczos");
+  ASSERT_NE(upscaler, nullptr);
+  for (int scale : {2, 4}) {
+    for (const Size& size : kSizes) {
+      SCOPED_TRACE("x" + std::to_string(scale) + " " + std::to_string(size.width) + "x" +
+                   std::to_string(size.height));
+      const cv::Mat image = NoiseImage(size.width, size.height);
+      auto out = upscaler->Upscale(image, Request(scale, 64));
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      cv::Mat reference;
+      cv::resize(image, reference, out->size(), 0, 0, cv::INTER_LANCZOS4);
+      const Difference d = Compare(*out, reference);
+      EXPECT_LE(d.max, 2);
+      EXPECT_LE(d.mean, 0.05);
+    }
+  }
+}
+
+TEST(TorchUpscalerTest, DescribesItself) {
+  std::unique_ptr<Upscaler> upscaler = MakeUpscaler("bicubic");
+  ASSERT_NE(upscaler, nullptr);
+  const ModelDescription& d = upscaler->description();
+  EXPECT_EQ(d.name, "bicubic");
+  EXPECT_EQ(d.scales, (std::vector<int>{2, 4}));
+  EXPECT_EQ(d.dtype, "float32");
+  EXPECT_EQ(d.device, "cpu");
+  EXPECT_FALSE(d.device_name.empty());
+  const proto::MemoryStats memory = upscaler->Memory();
+  EXPECT_GT(memory.total, 0);
+  EXPECT_GT(memory.allocated, 0);
+  EXPECT_EQ(MakeUpscaler("lanczos")->description().name, "lanczos");
+}
+
+TEST(TorchUpscalerTest, ReportsProgressAndStopsWhenCancelled) {
+  std::unique_ptr<Upscaler> upscaler = MakeUpscaler("bicubic");
+  ASSERT_NE(upscaler, nullptr);
+  const cv::Mat image = NoiseImage(300, 200);  // 6 × 4 tiles of 64 → 6 batches of 4
+  std::vector<std::pair<int, int>> progress;
+  UpscaleRequest request = Request(2, 64);
+  request.on_progress = [&](int done, int total) { progress.emplace_back(done, total); };
+  ASSERT_TRUE(upscaler->Upscale(image, request).ok());
+  ASSERT_EQ(progress.size(), 6u);
+  EXPECT_EQ(progress.back(), std::make_pair(24, 24));
+
+  int polls = 0;
+  request.cancelled = [&] { return ++polls > 1; };
+  EXPECT_EQ(upscaler->Upscale(image, request).status().code(), StatusCode::kCancelled);
+}
+
+TEST(TorchUpscalerTest, RejectsBadRequests) {
+  std::unique_ptr<Upscaler> upscaler = MakeUpscaler("bicubic");
+  ASSERT_NE(upscaler, nullptr);
+  const cv::Mat image = NoiseImage(20, 20);
+  EXPECT_EQ(upscaler->Upscale(image, Request(3, 64)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(upscaler->Upscale(image, Request(3, 64)).status().message(), "upscale must be one of 2, 4, got 3");
+  EXPECT_EQ(upscaler->Upscale(image, Request(2, 63)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(upscaler->Upscale(image, Request(2, 257)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(upscaler->Upscale(image, Request(2, 256)).ok());
+  EXPECT_EQ(upscaler->Upscale(cv::Mat(), Request(2, 64)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(upscaler->Upscale(cv::Mat(8, 8, CV_8UC1, cv::Scalar(0)), Request(2, 64)).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(TorchUpscalerTest, AcceptsImageViews) {
+  std::unique_ptr<Upscaler> upscaler = MakeUpscaler("bicubic");
+  ASSERT_NE(upscaler, nullptr);
+  const cv::Mat image = NoiseImage(90, 70);
+  const cv::Mat view = image(cv::Rect(5, 7, 41, 33));  // not continuous
+  ASSERT_FALSE(view.isContinuous());
+  auto out = upscaler->Upscale(view, Request(2, 64));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  cv::Mat reference;
+  cv::resize(view.clone(), reference, out->size(), 0, 0, cv::INTER_CUBIC);
+  EXPECT_LE(Compare(*out, reference).max, 1);
+}
+
+TEST(CreateUpscalerTest, RejectsBadOptions) {
+  ModelOptions options;
+  options.spec = "nearest";
+  auto bad_spec = CreateUpscaler(options);
+  EXPECT_EQ(bad_spec.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_spec.status().message().find("bicubic, lanczos"), std::string::npos)
+      << bad_spec.status().message();
+  options.spec = "bicubic:x";
+  EXPECT_EQ(CreateUpscaler(options).status().code(), StatusCode::kInvalidArgument);
+
+  options.spec = "bicubic";
+  options.device = "gpu";
+  EXPECT_EQ(CreateUpscaler(options).status().code(), StatusCode::kInvalidArgument);
+  options.device = "cpu";
+  options.tile_batch = 0;
+  EXPECT_EQ(CreateUpscaler(options).status().code(), StatusCode::kInvalidArgument);
+  options.tile_batch = 4;
+  options.tile_overlap = 33;
+  EXPECT_EQ(CreateUpscaler(options).status().code(), StatusCode::kInvalidArgument);
+  options.tile_overlap = 16;
+  EXPECT_TRUE(CreateUpscaler(options).ok());
+}
+
+TEST(CreateUpscalerTest, CudaIsAFailedPreconditionWithoutIt) {
+  ModelOptions options;
+  options.device = "cuda:0";
+  auto upscaler = CreateUpscaler(options);
+  if (upscaler.ok()) GTEST_SKIP() << "this machine has CUDA";
+  EXPECT_EQ(upscaler.status().code(), StatusCode::kFailedPrecondition) << upscaler.status().message();
+}
+
+}  // namespace
+}  // namespace tsdsr::worker

@@ -1,0 +1,173 @@
+#include "worker/worker.h"
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "common/zmq_frames.h"
+
+namespace tsdsr::worker {
+namespace {
+
+constexpr int kLingerMs = 1000;  // lets a final RESULT/DISCONNECT leave before close
+constexpr int kMaxMessagesPerTurn = 100;
+
+std::string HostName() {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+}  // namespace
+
+Worker::Worker(WorkerOptions options, std::unique_ptr<Upscaler> upscaler, std::string load_error,
+               zmq::context_t& context)
+    : options_(std::move(options)),
+      upscaler_(std::move(upscaler)),
+      load_error_(std::move(load_error)),
+      context_(context),
+      compute_(upscaler_.get(), load_error_, options_.max_pixels, results_ready_) {
+  if (options_.id.empty()) options_.id = HostName() + "-" + std::to_string(getpid());
+}
+
+Worker::~Worker() { compute_.Stop(); }
+
+proto::WorkerDescription Worker::Describe() const {
+  proto::WorkerDescription d;
+  d.id = options_.id;
+  d.pid = getpid();
+  d.host = HostName();
+  d.device = options_.device;
+  d.model = options_.model;
+  d.slots = options_.slots;
+  d.version = TSDSR_VERSION;
+  if (upscaler_) {
+    const ModelDescription& m = upscaler_->description();
+    d.device = m.device;
+    d.device_name = m.device_name;
+    d.model_name = m.name;
+    d.scales = m.scales;
+    d.dtype = m.dtype;
+    d.memory = upscaler_->Memory();
+  } else {
+    d.status = "error";
+    d.error = load_error_;
+  }
+  return d;
+}
+
+void Worker::Connect() {
+  socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  ConfigureSocket(*socket_, kLingerMs, /*router=*/false);
+  // A fresh routing id per connection: the dispatcher never confuses this session with an earlier one.
+  socket_->set(zmq::sockopt::routing_id,
+               options_.id + "/" + std::to_string(getpid()) + "/" + std::to_string(++connections_));
+  socket_->connect(options_.connect);
+  Send(proto::Make(proto::Command::kReady, Describe()));
+  last_heard_ = Clock::now();
+  next_heartbeat_ = last_heard_ + std::chrono::milliseconds(options_.heartbeat_ms);
+  reconnect_ = false;
+  spdlog::info("connecting to {} as {}", options_.connect, options_.id);
+}
+
+int Worker::Run(int stop_fd) {
+  Connect();
+  const auto silence = std::chrono::milliseconds(options_.heartbeat_ms) * options_.heartbeat_misses;
+  while (true) {
+    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, results_ready_.fd(), ZMQ_POLLIN, 0},
+                               {nullptr, stop_fd, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 3, std::chrono::milliseconds(options_.heartbeat_ms));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) spdlog::error("poll failed: {}", e.what());
+    }
+    auto now = Clock::now();
+    if (items[2].revents & ZMQ_POLLIN) break;
+    if (items[0].revents & ZMQ_POLLIN) ReceiveAll(now);
+    if (items[1].revents & ZMQ_POLLIN) SendResults();
+    Heartbeat(now);
+    if (reconnect_ || now - last_heard_ > silence) {
+      spdlog::warn("lost the dispatcher ({}); reconnecting", reconnect_ ? "it asked" : "no heartbeat");
+      Connect();
+    }
+  }
+  spdlog::info("stopping");
+  compute_.Stop();
+  Send(proto::Make(proto::Command::kDisconnect, proto::DisconnectHeader{"worker stopping"}));
+  socket_.reset();
+  return 0;
+}
+
+void Worker::ReceiveAll(Clock::time_point now) {
+  for (int i = 0; i < kMaxMessagesPerTurn && !reconnect_; ++i) {
+    auto frames = ReceiveFrames(*socket_);
+    if (!frames.ok()) return;
+    auto message = proto::Decode(std::move(*frames));
+    if (!message.ok()) {
+      spdlog::warn("dropped a malformed message from the dispatcher: {}", message.status().message());
+      continue;
+    }
+    last_heard_ = now;
+    Handle(std::move(*message), now);
+  }
+}
+
+void Worker::Handle(proto::Message message, Clock::time_point) {
+  switch (message.command) {
+    case proto::Command::kJob: {
+      auto job = proto::ParseJobHeader(message.header);
+      if (!job.ok()) return spdlog::warn("bad JOB dropped: {}", job.status().message());
+      if (message.payload.empty()) {
+        JobReply reply;
+        reply.header.job_id = job->job_id;
+        reply.header.status = std::string(StatusCodeName(StatusCode::kInvalidArgument));
+        reply.header.error = "JOB without an image";
+        Send(proto::Make(proto::Command::kResult, reply.header));
+        return;
+      }
+      compute_.Push(std::move(*job), std::move(message.payload[0]));
+      return;
+    }
+    case proto::Command::kCancel: {
+      auto cancel = proto::ParseCancelHeader(message.header);
+      if (cancel.ok()) compute_.Cancel(cancel->job_id);
+      return;
+    }
+    case proto::Command::kHeartbeat: return;
+    case proto::Command::kDisconnect: {
+      auto why = proto::ParseDisconnectHeader(message.header);
+      spdlog::info("dispatcher said DISCONNECT: {}", why.ok() ? why->reason : "");
+      reconnect_ = true;
+      return;
+    }
+    default: spdlog::warn("unexpected {} from the dispatcher dropped", proto::CommandName(message.command));
+  }
+}
+
+void Worker::SendResults() {
+  results_ready_.Clear();
+  for (JobReply& reply : compute_.TakeResults()) {
+    if (reply.header.status != "ok") {
+      spdlog::warn("job {} failed: {}: {}", reply.header.job_id, reply.header.status, reply.header.error);
+    }
+    std::vector<std::string> payload;
+    if (!reply.image.empty()) payload.push_back(std::move(reply.image));
+    Send(proto::Make(proto::Command::kResult, reply.header, std::move(payload)));
+  }
+}
+
+void Worker::Heartbeat(Clock::time_point now) {
+  if (now < next_heartbeat_) return;
+  next_heartbeat_ = now + std::chrono::milliseconds(options_.heartbeat_ms);
+  proto::WorkerLiveStats live = compute_.Live();
+  if (upscaler_) live.memory = upscaler_->Memory();
+  Send(proto::Make(proto::Command::kHeartbeat, live));
+}
+
+void Worker::Send(const proto::Message& message) {
+  Status sent = SendMessage(*socket_, "", message);
+  if (!sent.ok()) spdlog::warn("could not send {}: {}", proto::CommandName(message.command), sent.message());
+}
+
+}  // namespace tsdsr::worker

@@ -1,0 +1,55 @@
+// The worker's I/O side: one DEALER socket to the dispatcher, owned by the thread that calls Run. It
+// announces the worker (READY), heartbeats, feeds jobs to the compute thread, and sends their results.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "common/protocol.h"
+#include "common/wakeup.h"
+#include "worker/compute_thread.h"
+#include "worker/options.h"
+#include "worker/upscaler.h"
+
+namespace tsdsr::worker {
+
+class Worker {
+ public:
+  // `upscaler` is null when the model failed to load; the worker then still connects and reports
+  // `load_error` in READY so the dispatcher can show why, and answers jobs with that error.
+  Worker(WorkerOptions options, std::unique_ptr<Upscaler> upscaler, std::string load_error, zmq::context_t& context);
+  ~Worker();
+
+  // Serves until `stop_fd` (e.g. a signalfd) becomes readable, then says DISCONNECT and returns 0.
+  int Run(int stop_fd);
+
+  // READY's content.
+  proto::WorkerDescription Describe() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void Connect();
+  void ReceiveAll(Clock::time_point now);
+  void Handle(proto::Message message, Clock::time_point now);
+  void SendResults();
+  void Heartbeat(Clock::time_point now);
+  void Send(const proto::Message& message);
+
+  WorkerOptions options_;
+  std::unique_ptr<Upscaler> upscaler_;
+  std::string load_error_;
+  zmq::context_t& context_;
+  std::unique_ptr<zmq::socket_t> socket_;
+  int connections_ = 0;
+  bool reconnect_ = false;
+  Clock::time_point last_heard_{};
+  Clock::time_point next_heartbeat_{};
+  Wakeup results_ready_;
+  ComputeThread compute_;  // declared last: stopped before the members it uses go away
+};
+
+}  // namespace tsdsr::worker
