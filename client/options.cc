@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/cli.h"
 #include "common/image_codec.h"
 
 namespace tsdsr::client {
@@ -60,20 +61,10 @@ ParsedCommandLine ParseCommandLine(int argc, const char* const argv[]) {
                "tsdsr-client");
   app.footer(kExitCodesHelp);
   AddOptions(&app, &parsed.options);
-  std::vector<std::string> args = RewriteLegacyFlags(argc, argv);
-  std::vector<const char*> pointers;
-  for (const std::string& arg : args) pointers.push_back(arg.c_str());
-  try {
-    app.parse(static_cast<int>(pointers.size()), pointers.data());
-  } catch (const CLI::CallForHelp&) {
-    parsed.exit_now = true;
-    parsed.exit_code = kExitOk;
-    parsed.message = app.help();
-  } catch (const CLI::ParseError& e) {
-    parsed.exit_now = true;
-    parsed.exit_code = kExitUsage;
-    parsed.message = "error: " + std::string(e.what()) + " (see --help)\n";
-  }
+  CliOutcome outcome = tsdsr::ParseCommandLine(app, RewriteLegacyFlags(argc, argv));
+  parsed.exit_now = outcome.exit;
+  parsed.exit_code = outcome.exit_code == 0 ? kExitOk : kExitUsage;
+  parsed.message = outcome.output;
   return parsed;
 }
 

@@ -1,7 +1,7 @@
 #include "common/cli.h"
 
 #include <algorithm>
-#include <sstream>
+#include <cstdio>
 
 #include <CLI/CLI.hpp>
 
@@ -24,6 +24,18 @@ CliOutcome ParseCommandLine(CLI::App& app, const std::vector<std::string>& args)
     outcome.output = std::string("error: ") + e.what() + "\nRun '" + program + " --help' for the options.\n";
   }
   return outcome;
+}
+
+std::optional<int> FinishCommandLine(const CliOutcome& outcome, const std::function<Status()>& validate) {
+  if (outcome.exit) {
+    std::fputs(outcome.output.c_str(), outcome.exit_code == 0 ? stdout : stderr);
+    return outcome.exit_code;
+  }
+  if (Status valid = validate(); !valid.ok()) {
+    std::fprintf(stderr, "error: %s\n", valid.message().c_str());
+    return 2;
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> ArgsOf(int argc, const char* const* argv) { return {argv, argv + argc}; }

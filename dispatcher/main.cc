@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include <spdlog/spdlog.h>
 
@@ -31,18 +32,27 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
+// Writes the port through a temporary file and a rename, so a reader never sees a partial number.
+tsdsr::Status WritePortFile(const std::string& path, int port) {
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary);
+    out << port << "\n";
+    if (!out) return tsdsr::Status::Internal("cannot write --port-file " + path);
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) return tsdsr::Status::Internal("cannot write --port-file " + path + ": " + error.message());
+  return tsdsr::Status::Ok();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace tsdsr::dispatcher;  // NOLINT(google-build-using-namespace): main only
   DispatcherCommandLine line = ParseDispatcherCommandLine(tsdsr::ArgsOf(argc, argv));
-  if (line.outcome.exit) {
-    std::fputs(line.outcome.output.c_str(), line.outcome.exit_code == 0 ? stdout : stderr);
-    return line.outcome.exit_code;
-  }
-  if (tsdsr::Status valid = ValidateDispatcherOptions(line.options); !valid.ok()) {
-    std::fprintf(stderr, "error: %s\n", valid.message().c_str());
-    return 2;
+  if (auto exit_code = tsdsr::FinishCommandLine(line.outcome, [&] { return ValidateDispatcherOptions(line.options); })) {
+    return *exit_code;
   }
   tsdsr::InitLogging("dispatcher", line.options.log_level);
   sigset_t stop_signals = BlockStopSignals();
@@ -51,6 +61,12 @@ int main(int argc, char** argv) {
   if (!service.ok()) {
     spdlog::critical("cannot start: {}", service.status().message());
     return 1;
+  }
+  if (!line.options.port_file.empty()) {
+    if (tsdsr::Status written = WritePortFile(line.options.port_file, (*service)->http_port()); !written.ok()) {
+      spdlog::critical("{}", written.message());
+      return 1;
+    }
   }
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

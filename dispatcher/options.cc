@@ -17,6 +17,7 @@ Status OutOf(const std::string& name, const std::string& allowed) {
 void AddOptions(CLI::App& app, DispatcherOptions& o) {
   app.add_option("--host", o.host, "HTTP listen address")->capture_default_str();
   app.add_option("--port", o.port, "HTTP port (0 = any free port)")->capture_default_str();
+  app.add_option("--port-file", o.port_file, "Write the bound HTTP port to this file once serving");
   app.add_option("--upscale", o.upscale, "Default upscale factor (2 or 4)")->capture_default_str();
   app.add_option("--process-size", o.process_size, "Default LR tile size, 64-256")->capture_default_str();
   app.add_option("--workers", o.workers, "Local workers to start (-1 = one per visible GPU, 1 on CPU; 0 = none)")

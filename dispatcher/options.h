@@ -12,7 +12,8 @@ namespace tsdsr::dispatcher {
 
 struct DispatcherOptions {
   std::string host = "127.0.0.1";   // HTTP listen address; loopback unless told otherwise
-  int port = 8090;                  // HTTP port; 0 picks a free one (logged)
+  int port = 8090;                  // HTTP port; 0 picks a free one (logged, and written to port_file)
+  std::string port_file;            // when set, the bound HTTP port is written here once serving
   int upscale = 2;                  // default scale when a request names none
   int process_size = 128;           // default LR tile edge when a request names none
   int workers = -1;                 // local worker processes; -1 = one per visible GPU, or 1 without GPUs

@@ -1,14 +1,12 @@
 #include "tests/harness.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 #include <vector>
@@ -18,23 +16,6 @@
 #include <opencv2/imgproc.hpp>
 
 namespace tsdsr::testing {
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    close(fd);
-    ADD_FAILURE() << "no free port";
-    return 0;
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 std::string Program(const std::string& name) { return std::string(TSDSR_BIN_DIR) + "/" + name; }
 
@@ -54,8 +35,8 @@ std::unique_ptr<Cluster> Cluster::Start(int workers, const std::vector<std::stri
                                         std::chrono::seconds timeout) {
   std::unique_ptr<Cluster> cluster(new Cluster());
   cluster->launcher_ = dispatcher::MakePosixLauncher();
-  cluster->port_ = FreePort();
-  std::vector<std::string> argv = {Program("tsdsr-dispatcher"), "--port", std::to_string(cluster->port_),
+  const std::string port_file = cluster->dir_.File("port");
+  std::vector<std::string> argv = {Program("tsdsr-dispatcher"), "--port", "0", "--port-file", port_file,
                                    "--workers", std::to_string(workers), "--worker-endpoint",
                                    "tcp://127.0.0.1:*", "--heartbeat-ms", "200", "--log-level", "warn"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
@@ -65,18 +46,16 @@ std::unique_ptr<Cluster> Cluster::Start(int workers, const std::vector<std::stri
     return nullptr;
   }
   cluster->pid_ = *pid;
-  auto http = client::HttpClient::Create(cluster->base_url(), std::chrono::seconds(120));
-  if (!http.ok()) {
-    ADD_FAILURE() << http.status().ToString();
-    return nullptr;
-  }
-  cluster->http_ = std::move(*http);
   auto give_up = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < give_up) {
     if (auto ended = cluster->launcher_->Poll(cluster->pid_)) {
       cluster->ended_ = true;
       ADD_FAILURE() << "dispatcher exited during start-up: " << *ended;
       return nullptr;
+    }
+    if (!cluster->http_ && !cluster->Connect(port_file)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
     }
     auto response = cluster->http_->Get("/health");
     if (response.ok() && response->status == 200) {
@@ -87,6 +66,18 @@ std::unique_ptr<Cluster> Cluster::Start(int workers, const std::vector<std::stri
   }
   ADD_FAILURE() << "dispatcher did not get " << workers << " ready workers in " << timeout.count() << " s";
   return nullptr;
+}
+
+bool Cluster::Connect(const std::string& port_file) {
+  std::ifstream in(port_file);
+  if (!(in >> port_) || port_ <= 0) return false;
+  auto http = client::HttpClient::Create(base_url(), std::chrono::seconds(120));
+  if (!http.ok()) {
+    ADD_FAILURE() << http.status().ToString();
+    return false;
+  }
+  http_ = std::move(*http);
+  return true;
 }
 
 Cluster::~Cluster() {

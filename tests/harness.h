@@ -15,9 +15,6 @@
 
 namespace tsdsr::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int FreePort();
-
 // Path of one of the built programs, e.g. Program("tsdsr-client").
 std::string Program(const std::string& name);
 
@@ -33,7 +30,7 @@ class TempDir {
   std::string path_;
 };
 
-// A dispatcher process with `workers` local workers.
+// A dispatcher process with `workers` local workers, on a port it picked itself.
 class Cluster {
  public:
   // Starts tsdsr-dispatcher with the given extra flags and waits until /health reports `workers` ready
@@ -54,7 +51,10 @@ class Cluster {
 
  private:
   Cluster() = default;
+  // Reads the port the dispatcher wrote and opens a client to it; false until the file is there.
+  bool Connect(const std::string& port_file);
 
+  TempDir dir_;
   std::unique_ptr<dispatcher::ProcessLauncher> launcher_;
   std::unique_ptr<client::HttpClient> http_;
   int port_ = 0;

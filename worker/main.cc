@@ -15,13 +15,8 @@
 int main(int argc, char** argv) {
   using namespace tsdsr::worker;  // NOLINT(google-build-using-namespace): main only
   WorkerCommandLine line = ParseWorkerCommandLine(tsdsr::ArgsOf(argc, argv));
-  if (line.outcome.exit) {
-    std::fputs(line.outcome.output.c_str(), line.outcome.exit_code == 0 ? stdout : stderr);
-    return line.outcome.exit_code;
-  }
-  if (tsdsr::Status valid = ValidateWorkerOptions(line.options); !valid.ok()) {
-    std::fprintf(stderr, "error: %s\n", valid.message().c_str());
-    return 2;
+  if (auto exit_code = tsdsr::FinishCommandLine(line.outcome, [&] { return ValidateWorkerOptions(line.options); })) {
+    return *exit_code;
   }
   tsdsr::InitLogging("worker", line.options.log_level);
 
