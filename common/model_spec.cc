@@ -11,11 +11,11 @@ struct Kind {
 };
 
 // Kinds the worker can build. A kind is listed here only once its worker code exists.
-constexpr std::array<Kind, 2> kKinds = {{{"bicubic", false}, {"lanczos", false}}};
+constexpr std::array<Kind, 3> kKinds = {{{"bicubic", false}, {"lanczos", false}, {"simulated", true}}};
 
 }  // namespace
 
-std::string_view ModelSpecForms() { return "bicubic, lanczos"; }
+std::string_view ModelSpecForms() { return "bicubic, lanczos, simulated:MS"; }
 
 Result<ModelSpec> ParseModelSpec(std::string_view spec) {
   ModelSpec parsed;

@@ -10,7 +10,7 @@ struct CodeName {
   std::string_view name;
 };
 
-constexpr std::array<CodeName, 11> kCodeNames = {{
+constexpr std::array<CodeName, 12> kCodeNames = {{
     {StatusCode::kOk, "ok"},
     {StatusCode::kInvalidArgument, "invalid_argument"},
     {StatusCode::kNotFound, "not_found"},
@@ -21,6 +21,7 @@ constexpr std::array<CodeName, 11> kCodeNames = {{
     {StatusCode::kCancelled, "cancelled"},
     {StatusCode::kResourceExhausted, "resource_exhausted"},
     {StatusCode::kFailedPrecondition, "failed_precondition"},
+    {StatusCode::kAborted, "aborted"},
     {StatusCode::kInternal, "internal"},
 }};
 

@@ -23,6 +23,7 @@ enum class StatusCode {
   kCancelled,           // 499-style: the client went away or cancelled
   kResourceExhausted,   // out of memory on a device
   kFailedPrecondition,  // e.g. a model that failed to load
+  kAborted,             // 502: the job was lost with its worker too many times
   kInternal,            // 500: a real fault
 };
 
@@ -41,6 +42,7 @@ class Status {
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
   static Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+  static Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }

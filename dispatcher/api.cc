@@ -6,6 +6,7 @@
 #include <pistache/http_headers.h>
 
 #include "dispatcher/http_errors.h"
+#include "dispatcher/http_server.h"
 
 namespace tsdsr::dispatcher {
 namespace {
@@ -57,6 +58,7 @@ void Api::Register(Pistache::Rest::Router& router) {
   Pistache::Rest::Routes::Get(router, "/info", bind(&Api::Info, this));
   Pistache::Rest::Routes::Get(router, "/stats", bind(&Api::Stats, this));
   Pistache::Rest::Routes::Get(router, "/metrics", bind(&Api::MetricsPage, this));
+  router.addDisconnectHandler([this](const std::shared_ptr<Pistache::Tcp::Peer>& peer) { OnDisconnect(peer); });
 }
 
 void Api::SetDraining() { draining_.store(true); }
@@ -73,12 +75,25 @@ void Api::Reject(std::string_view endpoint, ResponseWriter& response, const Stat
       status.code() == StatusCode::kUnsupportedType) {
     metrics_.CountJob(kOutcomeBadRequest);
   }
-  if (status.code() == StatusCode::kUnavailable) AddHeader(response, "Retry-After", "1");
   SendError(response, status);
 }
 
+void Api::OnDisconnect(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  std::vector<std::uint64_t> orphans;
+  {
+    std::lock_guard<std::mutex> lock(peers_mu_);
+    auto [first, last] = jobs_by_peer_.equal_range(peer.get());
+    for (auto it = first; it != last; ++it) orphans.push_back(it->second);
+    jobs_by_peer_.erase(first, last);
+  }
+  for (std::uint64_t id : orphans) broker_.Cancel(id);
+}
+
 void Api::Upscale(const Request& request, ResponseWriter response) {
-  if (draining_.load()) return Reject(kUpscale, response, Status::Unavailable("server is shutting down"));
+  if (draining_.load()) {
+    AddHeader(response, "Retry-After", "5");  // another replica, or this one after its restart
+    return Reject(kUpscale, response, Status::Unavailable("server is shutting down"));
+  }
   PoolSnapshot pool = broker_.Snapshot();
   auto query = ParseUpscaleQuery([&](const std::string& name) { return request.query().get(name); }, defaults_,
                                  pool.scales);
@@ -87,11 +102,12 @@ void Api::Upscale(const Request& request, ResponseWriter response) {
   if (!image.ok()) return Reject(kUpscale, response, image.status());
   auto probe = CheckImage(*image, defaults_.max_pixels);
   if (!probe.ok()) return Reject(kUpscale, response, probe.status());
-  broker_.Submit(MakeJob(*query, *probe, *image, std::move(response)));
+  std::shared_ptr<Pistache::Tcp::Peer> peer = response.peer();  // before `response` is moved from
+  broker_.Submit(MakeJob(*query, *probe, *image, std::move(peer), std::move(response)));
 }
 
 JobPtr Api::MakeJob(const UpscaleQuery& query, const ImageProbe& probe, std::string_view image,
-                    ResponseWriter response) {
+                    std::shared_ptr<Pistache::Tcp::Peer> peer, ResponseWriter response) {
   auto job = std::make_unique<Job>();
   job->id = next_job_id_.fetch_add(1);
   job->params.scale = query.scale;
@@ -99,21 +115,43 @@ JobPtr Api::MakeJob(const UpscaleQuery& query, const ImageProbe& probe, std::str
   job->params.format = query.format;
   job->params.input_width = probe.width;
   job->params.input_height = probe.height;
+  job->priority = query.priority;
   job->image.assign(image.data(), image.size());
   job->submitted = Clock::now();
   job->deadline = job->submitted + std::chrono::milliseconds(query.timeout_ms);
+  {
+    std::lock_guard<std::mutex> lock(peers_mu_);
+    jobs_by_peer_.emplace(peer.get(), job->id);
+  }
   auto writer = std::make_shared<ResponseWriter>(std::move(response));
-  job->done = [this, writer](JobOutcome outcome) {
-    if (!outcome.status.ok()) return Reject(kUpscale, *writer, outcome.status);
-    const auto& r = outcome.result;
-    AddHeader(*writer, "X-Output-Size", std::to_string(r.output_width) + "x" + std::to_string(r.output_height));
-    AddHeader(*writer, "X-Worker", outcome.worker_id);
-    AddHeader(*writer, "X-Queue-Ms", Millis(outcome.queue_ms));
-    AddHeader(*writer, "X-Compute-Ms", Millis(r.decode_ms + r.compute_ms + r.encode_ms));
-    metrics_.CountRequest(kUpscale, 200);
-    writer->send(Code::Ok, outcome.image, Pistache::Http::Mime::MediaType::fromString(r.content_type));
+  job->done = [this, writer, key = peer.get(), id = job->id](JobOutcome outcome) {
+    {
+      std::lock_guard<std::mutex> lock(peers_mu_);
+      auto [first, last] = jobs_by_peer_.equal_range(key);
+      for (auto it = first; it != last; ++it) {
+        if (it->second == id) {
+          jobs_by_peer_.erase(it);
+          break;
+        }
+      }
+    }
+    Answer(*writer, outcome);
   };
   return job;
+}
+
+void Api::Answer(ResponseWriter& writer, const JobOutcome& outcome) {
+  if (!outcome.status.ok()) {
+    if (outcome.retry_after_s > 0) AddHeader(writer, "Retry-After", std::to_string(outcome.retry_after_s));
+    return Reject(kUpscale, writer, outcome.status);
+  }
+  const auto& r = outcome.result;
+  AddHeader(writer, "X-Output-Size", std::to_string(r.output_width) + "x" + std::to_string(r.output_height));
+  AddHeader(writer, "X-Worker", outcome.worker_id);
+  AddHeader(writer, "X-Queue-Ms", Millis(outcome.queue_ms));
+  AddHeader(writer, "X-Compute-Ms", Millis(r.decode_ms + r.compute_ms + r.encode_ms));
+  metrics_.CountRequest(kUpscale, 200);
+  SendResponse(writer, Code::Ok, outcome.image, Pistache::Http::Mime::MediaType::fromString(r.content_type));
 }
 
 void Api::Health(const Request&, ResponseWriter response) {
@@ -147,8 +185,8 @@ void Api::Stats(const Request&, ResponseWriter response) {
 
 void Api::MetricsPage(const Request&, ResponseWriter response) {
   metrics_.CountRequest("/metrics", 200);
-  response.send(Code::Ok, metrics_.Serialize(),
-                Pistache::Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8"));
+  SendResponse(response, Code::Ok, metrics_.Serialize(),
+               Pistache::Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8"));
 }
 
 }  // namespace tsdsr::dispatcher

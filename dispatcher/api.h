@@ -5,6 +5,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <string_view>
 
 #include <pistache/http.h>
@@ -27,6 +30,7 @@ class Api {
 
   // Readiness turns false and new jobs get 503 (SIGTERM drain). Thread-safe.
   void SetDraining();
+  bool draining() const { return draining_.load(); }
 
  private:
   void Upscale(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
@@ -36,10 +40,13 @@ class Api {
   void Info(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
   void Stats(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
   void MetricsPage(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
+  // A client went away: its unanswered jobs are cancelled (dropped from the queue, or stopped on a worker).
+  void OnDisconnect(const std::shared_ptr<Pistache::Tcp::Peer>& peer);
 
   // Builds the job of a validated request; its callback answers `response`.
   JobPtr MakeJob(const UpscaleQuery& query, const ImageProbe& probe, std::string_view image,
-                 Pistache::Http::ResponseWriter response);
+                 std::shared_ptr<Pistache::Tcp::Peer> peer, Pistache::Http::ResponseWriter response);
+  void Answer(Pistache::Http::ResponseWriter& writer, const JobOutcome& outcome);
   void Reject(std::string_view endpoint, Pistache::Http::ResponseWriter& response, const Status& status);
   ServiceInfo Service() const;
 
@@ -49,6 +56,10 @@ class Api {
   Metrics& metrics_;
   std::atomic<bool> draining_{false};
   std::atomic<std::uint64_t> next_job_id_{1};
+
+  std::mutex peers_mu_;
+  // Unanswered jobs by the connection that asked for them; the key is only compared, never dereferenced.
+  std::unordered_multimap<const Pistache::Tcp::Peer*, std::uint64_t> jobs_by_peer_;  // guarded by peers_mu_
 };
 
 }  // namespace tsdsr::dispatcher

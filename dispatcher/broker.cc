@@ -1,6 +1,7 @@
 #include "dispatcher/broker.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 
@@ -9,7 +10,10 @@
 namespace tsdsr::dispatcher {
 namespace {
 
-constexpr auto kMaxPollWait = std::chrono::milliseconds(50);  // bounds how late deadlines are noticed
+constexpr auto kMaxPollWait = std::chrono::milliseconds(1000);  // deadlines and heartbeats shorten it
+constexpr double kMeanJobWeight = 0.1;                           // of the newest job in the moving average
+constexpr int kRetryAfterNoWorkerS = 2;                          // a restarting worker is back in about this
+constexpr int kMaxRetryAfterS = 120;
 constexpr int kMaxMessagesPerTurn = 1000;                      // keeps one busy peer from starving the loop
 constexpr int kLingerMs = 0;
 
@@ -26,6 +30,7 @@ std::string_view OutcomeOf(const Status& status) {
     case StatusCode::kTooLarge:
     case StatusCode::kUnsupportedType: return kOutcomeBadRequest;
     case StatusCode::kUnavailable: return kOutcomeQueueFull;
+    case StatusCode::kAborted: return kOutcomeWorkerError;
     default: return kOutcomeWorkerError;
   }
 }
@@ -71,7 +76,16 @@ void Broker::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Broker::Cancel(std::uint64_t job_id) {
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    cancellations_.push_back(job_id);
+  }
+  wakeup_.Raise();
+}
+
 void Broker::Submit(JobPtr job) {
+  outstanding_.fetch_add(1);
   {
     std::lock_guard<std::mutex> lock(inbox_mu_);
     inbox_.push_back(std::move(job));
@@ -88,7 +102,7 @@ void Broker::Run() {
   zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wakeup_.fd(), ZMQ_POLLIN, 0}};
   while (!stopping_.load()) {
     try {
-      zmq::poll(items, 2, kMaxPollWait);
+      zmq::poll(items, 2, PollTimeout(Clock::now()));
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) spdlog::error("broker poll failed: {}", e.what());
     }
@@ -115,22 +129,56 @@ void Broker::Run() {
   router_.close();
 }
 
+std::chrono::milliseconds Broker::PollTimeout(Clock::time_point now) const {
+  Clock::time_point wake = std::min(next_heartbeat_, scheduler_.NextDeadline());
+  if (wake <= now) return std::chrono::milliseconds(0);
+  return std::min(kMaxPollWait, std::chrono::ceil<std::chrono::milliseconds>(wake - now));
+}
+
 void Broker::DrainInbox(Clock::time_point now) {
   wakeup_.Clear();
   std::vector<JobPtr> jobs;
+  std::vector<std::uint64_t> cancellations;
   {
     std::lock_guard<std::mutex> lock(inbox_mu_);
     jobs.swap(inbox_);
+    cancellations.swap(cancellations_);
   }
   for (auto& job : jobs) {
+    Status refused;
     if (stopping_.load()) {
-      Fail(std::move(job), Status::Unavailable("dispatcher is shutting down"), now);
+      refused = Status::Unavailable("dispatcher is shutting down");
     } else if (!scheduler_.HasUsableWorker()) {
-      Fail(std::move(job), Status::Unavailable(NoWorkerReason()), now);
+      refused = Status::Unavailable(NoWorkerReason());
     } else if (!scheduler_.Enqueue(job)) {
-      Fail(std::move(job), Status::Unavailable("queue is full"), now);
+      refused = Status::Unavailable("queue is full (" + std::to_string(scheduler_.queue_depth()) + " jobs)");
     }
+    if (refused.ok()) continue;
+    JobOutcome outcome;
+    outcome.status = std::move(refused);
+    outcome.retry_after_s = RetryAfterSeconds();
+    Finish(std::move(job), std::move(outcome), now);
   }
+  for (std::uint64_t id : cancellations) CancelJob(id, now);
+}
+
+void Broker::CancelJob(std::uint64_t job_id, Clock::time_point now) {
+  JobPtr job = scheduler_.TakeQueued(job_id);
+  if (!job) {
+    auto [held, worker] = scheduler_.TakeInFlight(job_id);
+    if (!held) return;  // already answered
+    (void)SendMessage(router_, worker, proto::Make(proto::Command::kCancel, proto::CancelHeader{job_id}));
+    job = std::move(held);
+  }
+  Fail(std::move(job), Status::Cancelled("cancelled: the client went away"), now);
+}
+
+int Broker::RetryAfterSeconds() const {
+  const int slots = scheduler_.TotalSlots();
+  if (slots == 0 || mean_job_ms_ <= 0) return kRetryAfterNoWorkerS;
+  const double backlog = double(scheduler_.queue_depth() + scheduler_.in_flight()) / slots;
+  const double seconds = std::ceil(backlog * mean_job_ms_ / 1000);
+  return static_cast<int>(std::clamp(seconds, 1.0, double(kMaxRetryAfterS)));
 }
 
 std::string Broker::NoWorkerReason() const {
@@ -195,7 +243,7 @@ void Broker::HandleReady(const std::string& identity, const proto::Message& mess
     spdlog::error("worker {} cannot serve: {}", description->id, description->error);
   }
   FailAll(scheduler_.RegisterWorker(identity, std::move(*description), now),
-          Status::Unavailable("worker restarted while holding the job; out of attempts"), now);
+          Status::Aborted("job lost with its worker too many times; last: the worker restarted"), now);
 }
 
 void Broker::HandleResult(const std::string& identity, proto::Message message, Clock::time_point now) {
@@ -271,7 +319,8 @@ void Broker::DropWorker(const std::string& identity, const std::string& why) {
   spdlog::warn("worker {} dropped ({}); {} job(s) it held go back to the queue", id, why, worker->in_flight.size());
   ++workers_lost_;
   metrics_.RemoveWorker(id);
-  FailAll(scheduler_.RemoveWorker(identity), Status::Unavailable("lost the worker too many times; last: " + why), Clock::now());
+  FailAll(scheduler_.RemoveWorker(identity), Status::Aborted("job lost with its worker too many times; last: " + why),
+          Clock::now());
 }
 
 void Broker::Finish(JobPtr job, JobOutcome outcome, Clock::time_point now) {
@@ -281,6 +330,8 @@ void Broker::Finish(JobPtr job, JobOutcome outcome, Clock::time_point now) {
   metrics_.CountJob(OutcomeOf(outcome.status));
   if (outcome.status.ok()) {
     ++jobs_ok_;
+    const double on_worker_ms = MillisBetween(job->last_sent, now);
+    mean_job_ms_ = mean_job_ms_ == 0 ? on_worker_ms : mean_job_ms_ + kMeanJobWeight * (on_worker_ms - mean_job_ms_);
     const auto& r = outcome.result;
     metrics_.ObserveJob(outcome.queue_ms / 1000, (r.decode_ms + r.compute_ms + r.encode_ms) / 1000,
                         outcome.total_ms / 1000);
@@ -288,6 +339,7 @@ void Broker::Finish(JobPtr job, JobOutcome outcome, Clock::time_point now) {
     ++jobs_failed_;
   }
   if (job->done) job->done(std::move(outcome));
+  outstanding_.fetch_sub(1);
 }
 
 void Broker::Fail(JobPtr job, Status status, Clock::time_point now) {
@@ -323,6 +375,7 @@ void Broker::Publish(Clock::time_point now) {
   snapshot.jobs_ok = jobs_ok_;
   snapshot.jobs_failed = jobs_failed_;
   snapshot.workers_lost = workers_lost_;
+  snapshot.mean_job_ms = mean_job_ms_;
   metrics_.SetQueue(double(snapshot.queue_depth), double(snapshot.in_flight));
   const double unusable = double(snapshot.workers.size()) - snapshot.usable_workers();
   metrics_.SetWorkers(snapshot.usable_workers() - busy, busy, unusable);

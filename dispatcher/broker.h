@@ -44,6 +44,13 @@ class Broker {
   // worker's error. Thread-safe, never blocks on the broker.
   void Submit(JobPtr job);
 
+  // Cancels a job that is queued (dropped) or on a worker (told to stop); either way its callback runs with
+  // Cancelled. Unknown or finished ids are ignored. Thread-safe.
+  void Cancel(std::uint64_t job_id);
+
+  // Jobs submitted and not yet answered. Thread-safe.
+  std::int64_t Outstanding() const { return outstanding_.load(); }
+
   // The state as of the broker's last loop turn (at most a few ms old). Thread-safe.
   PoolSnapshot Snapshot() const;
 
@@ -59,7 +66,10 @@ class Broker {
 
   void Run();
   void DrainInbox(Clock::time_point now);
+  void CancelJob(std::uint64_t job_id, Clock::time_point now);
   std::string NoWorkerReason() const;
+  int RetryAfterSeconds() const;
+  std::chrono::milliseconds PollTimeout(Clock::time_point now) const;
   void ReceiveAll(Clock::time_point now);
   void Handle(const std::string& identity, proto::Message message, Clock::time_point now);
   void HandleReady(const std::string& identity, const proto::Message& message, Clock::time_point now);
@@ -81,14 +91,17 @@ class Broker {
   std::int64_t jobs_ok_ = 0;
   std::int64_t jobs_failed_ = 0;
   std::int64_t workers_lost_ = 0;
+  double mean_job_ms_ = 0;  // moving average of first send → result, over successful jobs
 
   Wakeup wakeup_;
   std::mutex inbox_mu_;
-  std::vector<JobPtr> inbox_;  // guarded by inbox_mu_
+  std::vector<JobPtr> inbox_;                  // guarded by inbox_mu_
+  std::vector<std::uint64_t> cancellations_;  // guarded by inbox_mu_
 
   mutable std::mutex snapshot_mu_;
   PoolSnapshot snapshot_;  // guarded by snapshot_mu_
 
+  std::atomic<std::int64_t> outstanding_{0};
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -53,8 +53,9 @@ nlohmann::json ErrorBody(const Status& status) {
 void SendJson(Pistache::Http::ResponseWriter& w, Code code, const nlohmann::json& body) {
   // Replace invalid UTF-8 (e.g. a client's filename echoed in a message) instead of throwing.
   const std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  SendResponse(w, code, text, Pistache::Http::Mime::MediaType(Pistache::Http::Mime::Type::Application,
-                                                              Pistache::Http::Mime::Subtype::Json));
+  SendResponse(
+      w, code, text,
+      Pistache::Http::Mime::MediaType(Pistache::Http::Mime::Type::Application, Pistache::Http::Mime::Subtype::Json));
 }
 
 void SendError(Pistache::Http::ResponseWriter& w, const Status& status) {

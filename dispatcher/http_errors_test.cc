@@ -33,9 +33,9 @@ TEST(HttpErrorsTest, HttpStatusBackToStatusCode) {
   EXPECT_EQ(StatusCodeForHttp(405), StatusCode::kInvalidArgument);
   EXPECT_EQ(StatusCodeForHttp(502), StatusCode::kInternal);
   // Round trip for every code whose HTTP status is its own.
-  for (StatusCode code : {StatusCode::kInvalidArgument, StatusCode::kNotFound, StatusCode::kTooLarge,
-                          StatusCode::kUnsupportedType, StatusCode::kUnavailable, StatusCode::kDeadlineExceeded,
-                          StatusCode::kCancelled, StatusCode::kInternal}) {
+  for (StatusCode code :
+       {StatusCode::kInvalidArgument, StatusCode::kNotFound, StatusCode::kTooLarge, StatusCode::kUnsupportedType,
+        StatusCode::kUnavailable, StatusCode::kDeadlineExceeded, StatusCode::kCancelled, StatusCode::kInternal}) {
     EXPECT_EQ(StatusCodeForHttp(static_cast<int>(HttpCodeFor(code))), code) << StatusCodeName(code);
   }
 }

@@ -1,16 +1,16 @@
-// How the Pistache 0.0.5 pitfalls are beaten. Http::Endpoint is not used: a Tcp::Listener runs our own
-// ServerTransport (a Tcp::Transport), whose connection handler is the Gate. Every byte a connection receives passes
-// through ServerTransport::OnInput first, which frames requests itself (head, then Content-Length or chunked body):
-//  - it answers `Expect: 100-continue` once a head is complete, refuses an over-limit Content-Length with a JSON 413
-//    before any body is read, and enforces the header/body/keep-alive timeouts (Pistache's own live in the
-//    Endpoint's private transport, which is not used);
-//  - it then feeds the bytes to a stock Http::Handler (RequestHandler), called through its public Tcp::Handler base
-//    because Http::Handler::onInput is private. That handler is a separate object, so the call cannot recurse, and
-//    the transport associates it with itself (Transport's constructor) before making the Gate its handler (init).
-//  - RequestHandler::onRequest replaces the `Connection: Close` Pistache puts on every response to a request without
-//    a Connection header; SendResponse closes the connection after the response when the request wanted that.
-// Closing goes through the I/O thread: shutdown(SHUT_WR) after the response (a lingering close, so the response is
-// not lost to a reset), and shutdown(SHUT_RDWR) to force it; Pistache's own disconnection path then frees the peer.
+// Pistache 0.0.5's pitfalls, and how they are beaten. Http::Endpoint is not used: a Tcp::Listener runs our own
+// ServerTransport, whose connection handler (Gate) sends every received byte through ServerTransport::OnInput. That
+// frames requests itself (head, then Content-Length or chunked body): it answers `Expect: 100-continue`, refuses an
+// over-limit Content-Length with a JSON 413 before reading the body, and runs the header/body/keep-alive timeouts.
+// It then feeds the bytes to a stock Http::Handler (RequestHandler) through its public Tcp::Handler base, since
+// Http::Handler::onInput is private; being another object, it cannot recurse into OnInput. The transport's
+// constructor associates that handler with the transport before init() makes the Gate the transport's handler.
+// OnRequest replaces the `Connection: Close` Pistache puts on every response to a request without that header.
+// SendResponse (any thread) tells the I/O thread a response is queued; that thread queues an empty write behind it
+// and, once that completes, counts the request answered and closes if asked. Pistache promises are chained on the
+// I/O thread only: chaining from another thread races with their resolution inside Pistache. Closing is
+// shutdown(SHUT_WR) (lingering, so the response is not lost to a reset) or SHUT_RDWR to force it; Pistache's own
+// disconnection path then frees the peer.
 #include "dispatcher/http_server.h"
 
 #include <sys/socket.h>
@@ -30,6 +30,7 @@
 #include <pistache/transport.h>
 
 #include "dispatcher/http_errors.h"
+#include "dispatcher/http_request_head.h"
 
 namespace tsdsr::dispatcher {
 namespace {
@@ -39,42 +40,12 @@ namespace Tcp = Pistache::Tcp;
 using Clock = std::chrono::steady_clock;
 using PeerPtr = std::shared_ptr<Tcp::Peer>;
 
-constexpr size_t kMaxHeadBytes = 64 * 1024;               // request line and headers
+constexpr size_t kMaxHeadBytes = size_t{64} << 10;        // request line and headers
 constexpr size_t kMaxDiscardBytes = size_t{8} << 20;      // unwanted bytes read on a closing connection
 constexpr auto kTick = std::chrono::milliseconds(100);    // timeout resolution
 constexpr auto kLingerTimeout = std::chrono::seconds(2);  // a closing connection waits this long for the client
 constexpr char kConnectionKey[] = "tsdsr.http.connection";
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return Lower(x) == Lower(y);
-         });
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// True when the comma-separated `list` holds `token` (case-insensitive), as in `Connection: keep-alive, Upgrade`.
-bool HasToken(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    size_t comma = std::min(list.find(','), list.size());
-    if (EqualsIgnoreCase(Trim(list.substr(0, comma)), token)) return true;
-    list.remove_prefix(std::min(comma + 1, list.size()));
-  }
-  return false;
-}
-
-std::string Printable(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 80)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
-}
 
 std::string Mebibytes(size_t bytes) {
   if (bytes % (size_t{1} << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
@@ -83,80 +54,8 @@ std::string Mebibytes(size_t bytes) {
   return text;
 }
 
-// What a request head says about framing and the connection.
-struct RequestHead {
-  bool http11 = true;
-  bool keep_alive = true;
-  bool expect_continue = false;
-  bool chunked = false;
-  uint64_t content_length = 0;
-};
-
-// Offset just past the empty line that ends a head (CRLF or bare LF), searching from `from`; npos if not there yet.
-size_t FindHeadEnd(std::string_view head, size_t from) {
-  for (size_t i = head.find('\n', from); i != std::string_view::npos; i = head.find('\n', i + 1)) {
-    if (i + 1 < head.size() && head[i + 1] == '\n') return i + 2;
-    if (i + 2 < head.size() && head[i + 1] == '\r' && head[i + 2] == '\n') return i + 3;
-  }
-  return std::string_view::npos;
-}
-
-Result<RequestHead> ParseRequestHead(std::string_view head) {
-  RequestHead out;
-  bool close = false, keep_alive = false, has_length = false;
-  for (size_t pos = 0, line_no = 0;; ++line_no) {
-    size_t newline = head.find('\n', pos);
-    if (newline == std::string_view::npos) break;
-    std::string_view line = head.substr(pos, newline - pos);
-    pos = newline + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line_no == 0) {
-      size_t space = line.rfind(' ');
-      if (space == std::string_view::npos || line.find(' ') == space) {
-        return Status::InvalidArgument("malformed request line \"" + Printable(line) + "\"");
-      }
-      std::string_view version = line.substr(space + 1);
-      if (version == "HTTP/1.0") {
-        out.http11 = false;
-      } else if (version != "HTTP/1.1") {
-        return Status::InvalidArgument("unsupported HTTP version \"" + Printable(version) + "\"");
-      }
-      continue;
-    }
-    if (line.empty()) break;
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos) {
-      return Status::InvalidArgument("malformed header line \"" + Printable(line) + "\"");
-    }
-    std::string_view name = Trim(line.substr(0, colon));
-    std::string_view value = Trim(line.substr(colon + 1));
-    if (EqualsIgnoreCase(name, "Content-Length")) {
-      const bool digits = !value.empty() && value.size() <= 18 &&
-                          std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (!digits) return Status::InvalidArgument("invalid Content-Length \"" + Printable(value) + "\"");
-      uint64_t length = 0;
-      for (char c : value) length = length * 10 + static_cast<uint64_t>(c - '0');
-      if (has_length && length != out.content_length) return Status::InvalidArgument("conflicting Content-Length");
-      has_length = true;
-      out.content_length = length;
-    } else if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
-      if (!EqualsIgnoreCase(value, "chunked")) {
-        return Status::InvalidArgument("Transfer-Encoding \"" + Printable(value) + "\" is not supported (only chunked)");
-      }
-      out.chunked = true;
-    } else if (EqualsIgnoreCase(name, "Connection")) {
-      close = close || HasToken(value, "close");
-      keep_alive = keep_alive || HasToken(value, "keep-alive");
-    } else if (EqualsIgnoreCase(name, "Expect")) {
-      out.expect_continue = EqualsIgnoreCase(value, "100-continue");
-    }
-  }
-  if (has_length && out.chunked) {
-    return Status::InvalidArgument("a request must not have both Content-Length and Transfer-Encoding");
-  }
-  out.keep_alive = !close && (out.http11 || keep_alive);
-  out.expect_continue = out.expect_continue && out.http11;  // RFC 9110 §10.1.1: ignored from HTTP/1.0 clients
-  return out;
+std::string TimeoutMessage(const char* what, std::chrono::milliseconds timeout) {
+  return std::string(what) + " " + std::to_string(timeout.count()) + " ms";
 }
 
 class ServerTransport;
@@ -168,15 +67,15 @@ enum class Phase { kHead, kBody, kDiscard };
 struct Connection {
   std::weak_ptr<ServerTransport> transport;
   Phase phase = Phase::kHead;
-  std::string head;          // the current request's head while it arrives
-  RequestHead request;       // the head of the request being received or served
-  uint64_t body_left = 0;    // Content-Length bytes still to come
-  uint64_t body_seen = 0;    // chunked bytes received so far
-  size_t dispatched = 0;     // requests handed to the router
-  bool in_flight = false;    // the last dispatched request may still be unanswered
-  bool closing = false;      // the write side is shut down; waiting for the client to close
-  size_t discarded = 0;      // bytes dropped in kDiscard
-  Clock::time_point since;   // start of the idle period, of the head, of the close; or the last body read
+  std::string head;         // the current request's head while it arrives
+  RequestHead request;      // the head of the request being received or served
+  uint64_t body_left = 0;   // Content-Length bytes still to come
+  uint64_t body_seen = 0;   // chunked bytes received so far
+  size_t dispatched = 0;    // requests handed to the router
+  size_t answered = 0;      // responses sent through SendResponse and fully written
+  bool closing = false;     // the write side is shut down; waiting for the client to close
+  size_t discarded = 0;     // bytes dropped in kDiscard
+  Clock::time_point since;  // start of the idle period, of the head, of the close; or the last body read
 };
 
 std::shared_ptr<Connection> StateOf(const PeerPtr& peer) {
@@ -186,19 +85,6 @@ std::shared_ptr<Connection> StateOf(const PeerPtr& peer) {
 struct ServerConfig {
   HttpServerOptions options;
   std::shared_ptr<Pistache::Rest::Router> router;
-};
-
-// The Tcp::Handler Pistache's transport calls for connection events; everything goes to ServerTransport.
-class Gate final : public Tcp::Handler {
- public:
-  explicit Gate(ServerTransport* owner) : owner_(owner) {}
-  std::shared_ptr<Tcp::Handler> clone() const override { return std::make_shared<Gate>(owner_); }
-  void onInput(const char* buffer, size_t len, const PeerPtr& peer) override;
-  void onConnection(const PeerPtr& peer) override;
-  void onDisconnection(const PeerPtr& peer) override;
-
- private:
-  ServerTransport* owner_;
 };
 
 // Pistache's HTTP parser (inherited), fed by ServerTransport; complete requests go back to it for routing.
@@ -217,13 +103,11 @@ class RequestHandler final : public Http::Handler {
 
 class ServerTransport final : public Tcp::Transport, public std::enable_shared_from_this<ServerTransport> {
  public:
-  explicit ServerTransport(std::shared_ptr<const ServerConfig> config)
+  explicit ServerTransport(const std::shared_ptr<const ServerConfig>& config)
       : ServerTransport(config, std::make_shared<RequestHandler>(this, config->router)) {}
   ~ServerTransport() override;
 
-  std::shared_ptr<Pistache::Aio::Handler> clone() const override {
-    return std::make_shared<ServerTransport>(config_);
-  }
+  std::shared_ptr<Pistache::Aio::Handler> clone() const override { return std::make_shared<ServerTransport>(config_); }
   void registerPoller(Pistache::Polling::Epoll& poller) override;
   void onReady(const Pistache::Aio::FdSet& fds) override;
 
@@ -232,11 +116,16 @@ class ServerTransport final : public Tcp::Transport, public std::enable_shared_f
   void OnInput(std::string_view input, const PeerPtr& peer);
   void OnDisconnection(const PeerPtr& peer) { static_cast<Tcp::Handler&>(*http_).onDisconnection(peer); }
   void OnRequest(const Http::Request& request, Http::ResponseWriter response);
-  // Any thread: closes `peer` (lingering) on the I/O thread, if it is still connected.
-  void RequestClose(std::weak_ptr<Tcp::Peer> peer) { close_queue_.push(std::move(peer)); }
+  // Any thread: a response to `peer` has been queued; once written, it is counted and, if `close`, the connection
+  // is closed (lingering).
+  void ResponseQueued(std::weak_ptr<Tcp::Peer> peer, bool close) { sent_queue_.push(Sent{std::move(peer), close}); }
 
  private:
   enum class Fed { kDispatched, kPending, kRejected };
+  struct Sent {
+    std::weak_ptr<Tcp::Peer> peer;
+    bool close = false;
+  };
 
   ServerTransport(std::shared_ptr<const ServerConfig> config, std::shared_ptr<RequestHandler> http);
   bool ReadHead(const PeerPtr& peer, Connection& c, std::string_view& input);
@@ -244,17 +133,47 @@ class ServerTransport final : public Tcp::Transport, public std::enable_shared_f
   Fed Feed(const PeerPtr& peer, Connection& c, std::string_view bytes);
   void Refuse(const PeerPtr& peer, Connection& c, Http::Code code, const Status& status);
   void Finish(Connection& c);
-  void CloseAfterWrites(const PeerPtr& peer, Connection& c);
+  void AfterWrites(const PeerPtr& peer, bool close);
+  void OnWritten(const PeerPtr& peer, bool close);
   void BeginClose(const PeerPtr& peer);
-  void ForceClose(const PeerPtr& peer) { ::shutdown(peer->fd(), SHUT_RDWR); }
+  bool Owns(const PeerPtr& peer) const {
+    auto it = peers.find(peer->fd());
+    return it != peers.end() && it->second == peer;  // not a peer whose fd was closed and reused
+  }
+  // Ends the connection now; Pistache then sees end of input and frees the peer. With `reset`, its close sends a
+  // reset, so a client still pushing a body into a closed window fails at once instead of waiting on TCP probes.
+  void ForceClose(const PeerPtr& peer, bool reset) {
+    if (reset) {
+      const linger abortive{1, 0};
+      ::setsockopt(peer->fd(), SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+    }
+    ::shutdown(peer->fd(), SHUT_RDWR);
+  }
   void OnTick();
 
   const std::shared_ptr<const ServerConfig> config_;
   const std::shared_ptr<RequestHandler> http_;
-  const std::shared_ptr<Gate> gate_;
-  Pistache::PollableQueue<std::weak_ptr<Tcp::Peer>> close_queue_;
+  const std::shared_ptr<Tcp::Handler> gate_;
+  Pistache::PollableQueue<Sent> sent_queue_;
   int timer_fd_ = -1;
 };
+
+// The Tcp::Handler Pistache's transport calls for connection events; everything goes to ServerTransport.
+class Gate final : public Tcp::Handler {
+ public:
+  explicit Gate(ServerTransport* owner) : owner_(owner) {}
+  std::shared_ptr<Tcp::Handler> clone() const override { return std::make_shared<Gate>(owner_); }
+  void onInput(const char* data, size_t size, const PeerPtr& peer) override { owner_->OnInput({data, size}, peer); }
+  void onConnection(const PeerPtr& peer) override { owner_->OnConnection(peer); }
+  void onDisconnection(const PeerPtr& peer) override { owner_->OnDisconnection(peer); }
+
+ private:
+  ServerTransport* owner_;
+};
+
+void RequestHandler::onRequest(const Http::Request& request, Http::ResponseWriter response) {
+  owner_->OnRequest(request, std::move(response));
+}
 
 ServerTransport::ServerTransport(std::shared_ptr<const ServerConfig> config, std::shared_ptr<RequestHandler> http)
     : Tcp::Transport(http), config_(std::move(config)), http_(std::move(http)), gate_(std::make_shared<Gate>(this)) {
@@ -280,19 +199,18 @@ void ServerTransport::registerPoller(Pistache::Polling::Epoll& poller) {
   }
   poller.addFd(timer_fd_, Pistache::Flags<Pistache::Polling::NotifyOn>(Pistache::Polling::NotifyOn::Read),
                Pistache::Polling::Tag(timer_fd_));
-  close_queue_.bind(poller);
+  sent_queue_.bind(poller);
 }
 
 void ServerTransport::onReady(const Pistache::Aio::FdSet& fds) {
-  // Pistache first: after a close below, no event of this batch may refer to a freed peer.
-  Tcp::Transport::onReady(fds);
+  Tcp::Transport::onReady(fds);  // input and writes first, then our timer and queue
   for (const auto& entry : fds) {
     if (entry.getTag() == Pistache::Polling::Tag(timer_fd_)) {
       uint64_t expirations = 0;
       if (::read(timer_fd_, &expirations, sizeof expirations) > 0) OnTick();
-    } else if (entry.getTag() == close_queue_.tag()) {
-      while (auto request = close_queue_.popSafe()) {
-        if (auto peer = request->lock()) BeginClose(peer);
+    } else if (entry.getTag() == sent_queue_.tag()) {
+      while (auto sent = sent_queue_.popSafe()) {
+        if (auto peer = sent->peer.lock(); peer != nullptr && Owns(peer)) AfterWrites(peer, sent->close);
       }
     }
   }
@@ -313,7 +231,7 @@ void ServerTransport::OnInput(std::string_view input, const PeerPtr& peer) {
   while (!input.empty()) {
     if (c.phase == Phase::kDiscard) {
       c.discarded += input.size();
-      if (c.closing && c.discarded > kMaxDiscardBytes) ForceClose(peer);
+      if (c.closing && c.discarded > kMaxDiscardBytes) ForceClose(peer, /*reset=*/true);
       return;
     }
     if (!(c.phase == Phase::kHead ? ReadHead(peer, c, input) : ReadBody(peer, c, input))) return;
@@ -330,7 +248,7 @@ bool ServerTransport::ReadHead(const PeerPtr& peer, Connection& c, std::string_v
   }
   const size_t old_size = c.head.size();
   c.head.append(input);
-  const size_t end = FindHeadEnd(c.head, old_size >= 3 ? old_size - 3 : 0);
+  const size_t end = FindRequestHeadEnd(c.head, old_size >= 3 ? old_size - 3 : 0);
   if (end == std::string::npos ? c.head.size() > kMaxHeadBytes : end > kMaxHeadBytes) {
     Refuse(peer, c, Http::Code::Request_Header_Fields_Too_Large, Status::TooLarge("request headers exceed 64 KiB"));
     return false;
@@ -360,7 +278,8 @@ bool ServerTransport::ReadHead(const PeerPtr& peer, Connection& c, std::string_v
   const Fed fed = Feed(peer, c, c.head);
   c.head.clear();
   if (fed == Fed::kRejected) {
-    CloseAfterWrites(peer, c);
+    c.phase = Phase::kDiscard;
+    AfterWrites(peer, /*close=*/true);
     return false;
   }
   if (fed == Fed::kDispatched) {
@@ -388,7 +307,8 @@ bool ServerTransport::ReadBody(const PeerPtr& peer, Connection& c, std::string_v
   input.remove_prefix(bytes.size());
   const Fed fed = Feed(peer, c, bytes);
   if (fed == Fed::kRejected || (fed == Fed::kPending && !c.request.chunked && c.body_left == 0)) {
-    CloseAfterWrites(peer, c);
+    c.phase = Phase::kDiscard;
+    AfterWrites(peer, /*close=*/true);
     return false;
   }
   if (fed == Fed::kDispatched) Finish(c);
@@ -420,21 +340,28 @@ void ServerTransport::Refuse(const PeerPtr& peer, Connection& c, Http::Code code
   SendJson(response, code, ErrorBody(status));
 }
 
-// Closes once what is queued for `peer` (an answer Pistache wrote itself) is out: an empty write resolves after it.
-void ServerTransport::CloseAfterWrites(const PeerPtr& peer, Connection& c) {
-  c.phase = Phase::kDiscard;
-  c.since = Clock::now();
-  std::weak_ptr<ServerTransport> self = weak_from_this();
+// Runs OnWritten once everything queued for `peer` so far is written: writes to a peer go out in order, so an empty
+// write queued now completes right after them. I/O thread only: the promise must not be chained elsewhere.
+void ServerTransport::AfterWrites(const PeerPtr& peer, bool close) {
   std::weak_ptr<Tcp::Peer> weak = peer;
-  auto close = [self, weak] {
-    if (auto transport = self.lock()) transport->RequestClose(weak);
-  };
-  peer->send(Pistache::RawBuffer()).then([close](ssize_t) { close(); }, [close](std::exception_ptr) { close(); });
+  peer->send(Pistache::RawBuffer())
+      .then(
+          [this, weak, close](ssize_t) {  // runs on this transport's thread, which the transport outlives
+            if (auto written = weak.lock(); written != nullptr && Owns(written)) OnWritten(written, close);
+          },
+          Pistache::Async::IgnoreException);  // the peer went away
+}
+
+void ServerTransport::OnWritten(const PeerPtr& peer, bool close) {
+  const std::shared_ptr<Connection> connection = StateOf(peer);
+  if (connection == nullptr) return;
+  Connection& c = *connection;
+  if (c.answered < c.dispatched) ++c.answered;
+  if (c.head.empty() && c.phase != Phase::kBody) c.since = Clock::now();  // idle from now on
+  if (close) BeginClose(peer);
 }
 
 void ServerTransport::BeginClose(const PeerPtr& peer) {
-  auto it = peers.find(peer->fd());
-  if (it == peers.end() || it->second != peer) return;  // already gone (its fd may be reused)
   const std::shared_ptr<Connection> connection = StateOf(peer);
   if (connection == nullptr || connection->closing) return;
   connection->closing = true;
@@ -451,25 +378,19 @@ void ServerTransport::OnTick() {
     const std::shared_ptr<Connection> connection = StateOf(peer);
     if (connection == nullptr) continue;
     Connection& c = *connection;
-    if (c.in_flight && peer->isIdle()) {  // Pistache marks the peer idle when the response is sent
-      c.in_flight = false;
-      c.since = now;
-    }
     const auto elapsed = now - c.since;
     if (c.closing) {
-      if (elapsed > kLingerTimeout) ForceClose(peer);
-    } else if (c.in_flight) {
-      continue;  // a job may take long; its deadline is the dispatcher's business
+      if (elapsed > kLingerTimeout) ForceClose(peer, /*reset=*/true);
+    } else if (c.answered < c.dispatched) {
+      continue;  // a job may take long (its deadline is the dispatcher's business), or its answer is being written
     } else if (c.phase == Phase::kHead && !c.head.empty() && elapsed > options.header_timeout) {
       Refuse(peer, c, Http::Code::Request_Timeout,
-             Status::DeadlineExceeded("request headers not received within " +
-                                      std::to_string(options.header_timeout.count()) + " ms"));
+             Status::DeadlineExceeded(TimeoutMessage("request headers not received within", options.header_timeout)));
     } else if (c.phase == Phase::kBody && elapsed > options.body_timeout) {
       Refuse(peer, c, Http::Code::Request_Timeout,
-             Status::DeadlineExceeded("request body stalled for more than " +
-                                      std::to_string(options.body_timeout.count()) + " ms"));
+             Status::DeadlineExceeded(TimeoutMessage("request body stalled for more than", options.body_timeout)));
     } else if (c.phase != Phase::kBody && c.head.empty() && elapsed > options.keepalive_timeout) {
-      ForceClose(peer);  // idle keep-alive connection, or a close nothing completed
+      ForceClose(peer, /*reset=*/false);  // idle keep-alive connection, or a close nothing completed
     }
   }
 }
@@ -480,7 +401,6 @@ void ServerTransport::OnRequest(const Http::Request& request, Http::ResponseWrit
   if (connection == nullptr) return;  // the peer is gone: nobody to answer
   Connection& c = *connection;
   ++c.dispatched;
-  c.in_flight = true;
   // Pistache answers `Connection: Close` whenever the request had no Connection header; say what will happen.
   response.headers().remove<Http::Header::Connection>();
   if (!c.request.keep_alive) {
@@ -500,16 +420,6 @@ void ServerTransport::OnRequest(const Http::Request& request, Http::ResponseWrit
   }
 }
 
-void Gate::onInput(const char* buffer, size_t len, const PeerPtr& peer) {
-  owner_->OnInput(std::string_view(buffer, len), peer);
-}
-void Gate::onConnection(const PeerPtr& peer) { owner_->OnConnection(peer); }
-void Gate::onDisconnection(const PeerPtr& peer) { owner_->OnDisconnection(peer); }
-
-void RequestHandler::onRequest(const Http::Request& request, Http::ResponseWriter response) {
-  owner_->OnRequest(request, std::move(response));
-}
-
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<Pistache::Rest::Router> router)
@@ -525,16 +435,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options
     return Status::InvalidArgument("http threads must be 1 to 64, got " + std::to_string(options.threads));
   }
   if (options.max_request_bytes == 0) return Status::InvalidArgument("max_request_bytes must be positive");
-  const std::pair<const char*, std::chrono::milliseconds> timeouts[] = {{"header_timeout", options.header_timeout},
-                                                                         {"body_timeout", options.body_timeout},
-                                                                         {"keepalive_timeout", options.keepalive_timeout}};
-  for (const auto& [name, value] : timeouts) {
-    if (value.count() <= 0) return Status::InvalidArgument(std::string(name) + " must be positive");
-  }
+  if (options.header_timeout.count() <= 0) return Status::InvalidArgument("header_timeout must be positive");
+  if (options.body_timeout.count() <= 0) return Status::InvalidArgument("body_timeout must be positive");
+  if (options.keepalive_timeout.count() <= 0) return Status::InvalidArgument("keepalive_timeout must be positive");
   if (!router->hasNotFoundHandler()) {
     router->addNotFoundHandler([](const Pistache::Rest::Request& request, Http::ResponseWriter response) {
-      SendError(response, Status::NotFound(std::string("no route for ") + Http::methodString(request.method()) +
-                                           " " + request.resource()));
+      SendError(response, Status::NotFound(std::string("no route for ") + Http::methodString(request.method()) + " " +
+                                           request.resource()));
       return Pistache::Rest::Route::Result::Ok;
     });
   }
@@ -577,15 +484,11 @@ void SendResponse(Http::ResponseWriter& w, Http::Code code, std::string_view bod
   const auto connection = w.headers().tryGet<Http::Header::Connection>();
   const bool close = connection != nullptr && connection->control() == Http::ConnectionControl::Close;
   const PeerPtr peer = w.getPeer();
-  auto sent = w.send(code, body.data(), body.size(), mime);
-  if (!close || peer == nullptr) return;
+  w.send(code, body.data(), body.size(), mime);  // its promise is not chained here: see the top of this file
+  if (peer == nullptr) return;
   const std::shared_ptr<Connection> state = StateOf(peer);
   if (state == nullptr) return;  // not a connection of HttpServer
-  auto close_connection = [transport = state->transport, weak = std::weak_ptr<Tcp::Peer>(peer)] {
-    if (auto t = transport.lock()) t->RequestClose(weak);
-  };
-  sent.then([close_connection](ssize_t) { close_connection(); },
-            [close_connection](std::exception_ptr) { close_connection(); });
+  if (auto transport = state->transport.lock()) transport->ResponseQueued(peer, close);
 }
 
 }  // namespace tsdsr::dispatcher

@@ -5,8 +5,9 @@
 // ones only with `Connection: keep-alive`; a connection that must close is closed by the server after the response).
 //
 // Route handlers must answer through SendResponse (or SendJson/SendError in http_errors.h), from any thread: it is
-// what closes a `Connection: close` connection once the response is on the wire. A plain ResponseWriter::send still
-// carries the right `Connection` header, but then the server leaves the close to the client.
+// what closes a `Connection: close` connection once the response is on the wire, and what starts a connection's
+// keep-alive idle time. A plain ResponseWriter::send still carries the right `Connection` header, but then the server
+// leaves closing to the client and never times the connection out.
 #pragma once
 
 #include <atomic>
@@ -65,7 +66,7 @@ class HttpServer {
 
   const HttpServerOptions options_;
   const std::shared_ptr<Pistache::Rest::Router> router_;
-  std::mutex mu_;                                  // serializes Start and Shutdown
+  std::mutex mu_;                                      // serializes Start and Shutdown
   std::unique_ptr<Pistache::Tcp::Listener> listener_;  // guarded by mu_
   std::atomic<uint16_t> port_{0};
 };

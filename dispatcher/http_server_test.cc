@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -18,8 +19,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <pistache/router.h>
+#include <nlohmann/json.hpp>
 
 #include "dispatcher/http_errors.h"
 #include "dispatcher/multipart.h"
@@ -35,10 +36,7 @@ struct Response {
   int status = 0;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
+  std::string Header(const std::string& name) const { return headers.count(name) ? headers.at(name) : ""; }
 };
 
 // A blocking TCP client with timeouts, speaking raw HTTP/1.x.
@@ -50,6 +48,8 @@ class RawClient {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const timeval send_timeout{5, 0};  // a Send the server stopped reading fails instead of hanging
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   }
   ~RawClient() { ::close(fd_); }
@@ -169,7 +169,7 @@ class HttpServerTest : public ::testing::Test {
       SendError(w, Status::Unavailable("queue full"));
       return Rest::Route::Result::Ok;
     });
-    Rest::Routes::Get(*router_, "/throw", [](const Rest::Request&, Http::ResponseWriter) -> Rest::Route::Result {
+    Rest::Routes::Get(*router_, "/throw", [](const Rest::Request&, const Http::ResponseWriter&) -> Rest::Route::Result {
       throw std::runtime_error("boom");
     });
   }
@@ -177,7 +177,6 @@ class HttpServerTest : public ::testing::Test {
   void TearDown() override {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& thread : answerers_) thread.join();
-    answerers_.clear();
     if (server_) server_->Shutdown();
   }
 
@@ -212,8 +211,10 @@ class HttpServerTest : public ::testing::Test {
 TEST_F(HttpServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
   RawClient client(StartServer());
   const size_t size = size_t{2} << 20;
-  ASSERT_TRUE(client.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\n"
-                          "Content-Length: " + std::to_string(size) + "\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      client.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\n"
+                  "Content-Length: " +
+                  std::to_string(size) + "\r\nExpect: 100-continue\r\n\r\n"));
   auto interim = client.Read(milliseconds(2000));  // curl would wait 1 s before sending anyway
   ASSERT_TRUE(interim.has_value()) << "no 100 Continue";
   EXPECT_EQ(interim->status, 100);
@@ -229,25 +230,26 @@ TEST_F(HttpServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
 TEST_F(HttpServerTest, CurlUploadGetsContinueAndIsParsed) {
   if (std::system("curl --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "curl is not installed";
   const uint16_t port = StartServer();
-  char path[] = "/tmp/tsdsr_http_upload_XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  const std::string path = ::testing::TempDir() + "tsdsr_upload_" + std::to_string(::getpid()) + ".bin";
   const size_t size = size_t{2} << 20;
   std::ofstream(path, std::ios::binary) << std::string(size, '\r');
-  const std::string command = "curl -sS -v -m 20 -F file=@" + std::string(path) + " -w '\\nstatus=%{http_code} time=%{time_total}\\n' http://127.0.0.1:" + std::to_string(port) + "/echo 2>&1";
+  const std::string command =
+      "curl -sS -v -m 20 -F file=@" + path +
+      " -w '\\nstatus=%{http_code} time=%{time_total}\\n' http://127.0.0.1:" + std::to_string(port) + "/echo 2>&1";
   std::string output;
   if (FILE* pipe = ::popen(command.c_str(), "r")) {
     char chunk[4096];
     for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) output.append(chunk, n);
     ::pclose(pipe);
   }
-  ::unlink(path);
+  ::unlink(path.c_str());
   EXPECT_NE(output.find("> Expect: 100-continue"), std::string::npos) << output;
   EXPECT_NE(output.find("< HTTP/1.1 100 Continue"), std::string::npos) << output;
   EXPECT_NE(output.find("\"file_bytes\":" + std::to_string(size)), std::string::npos) << output;
-  EXPECT_NE(output.find("status=200"), std::string::npos) << output;
-  std::printf("curl: %s", output.substr(output.rfind("status=")).c_str());
+  const size_t status = output.rfind("status=");
+  ASSERT_NE(status, std::string::npos) << output;
+  EXPECT_EQ(output.compare(status, 10, "status=200"), 0) << output;
+  std::printf("curl: %s", output.substr(status).c_str());  // the time is informative only
 }
 
 TEST_F(HttpServerTest, OverLimitBodyGets413AndTheConnectionCloses) {
@@ -268,30 +270,26 @@ TEST_F(HttpServerTest, OverLimitBodyGets413AndTheConnectionCloses) {
   ExpectStillServing();
 }
 
-TEST_F(HttpServerTest, OverLimitWithExpectGets413InsteadOf100) {
-  HttpServerOptions options;
-  options.max_request_bytes = size_t{1} << 20;
-  RawClient client(StartServer(options));
-  ASSERT_TRUE(client.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\nExpect: 100-continue\r\n\r\n"));
-  auto response = client.Read();
-  ASSERT_TRUE(response.has_value());
-  EXPECT_EQ(response->status, 413);
-  EXPECT_TRUE(client.WaitClosed());
-  ExpectStillServing();
-}
-
-TEST_F(HttpServerTest, AClientThatKeepsSendingAfter413IsCutOff) {
+TEST_F(HttpServerTest, OverLimitWithExpectOrAStillSendingClient) {
   HttpServerOptions options;
   options.max_request_bytes = 1024;
-  RawClient client(StartServer(options));
-  ASSERT_TRUE(client.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n"));
+  const uint16_t port = StartServer(options);
+  RawClient expecting(port);
+  ASSERT_TRUE(expecting.Send("POST /echo HTTP/1.1\r\nContent-Length: 1025\r\nExpect: 100-continue\r\n\r\n"));
+  auto response = expecting.Read();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 413);  // and no 100 Continue before it
+  EXPECT_TRUE(expecting.WaitClosed());
+
+  RawClient sending(port);  // keeps sending its 100 MB body: it gets the 413, then is cut off
+  ASSERT_TRUE(sending.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n"));
   const std::string block(1 << 20, 'x');
-  for (int i = 0; i < 16 && client.Send(block); ++i) {
+  for (int i = 0; i < 16 && sending.Send(block); ++i) {
   }
-  auto response = client.Read();
+  response = sending.Read();
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 413);
-  EXPECT_TRUE(client.WaitClosed());
+  EXPECT_TRUE(sending.WaitClosed());
   ExpectStillServing();
 }
 
@@ -315,23 +313,18 @@ TEST_F(HttpServerTest, Http11KeepsTheConnectionWithoutAConnectionHeader) {
 }
 
 TEST_F(HttpServerTest, ConnectionCloseClosesAfterTheResponse) {
-  RawClient client(StartServer());
-  ASSERT_TRUE(client.Send("GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
-  auto response = client.Read();
-  ASSERT_TRUE(response.has_value());
-  EXPECT_EQ(response->status, 200);
-  EXPECT_EQ(response->Header("connection"), "Close");
-  EXPECT_TRUE(client.WaitClosed());
+  const uint16_t port = StartServer();
+  // Answered on the I/O thread, and later from another thread as the broker does.
+  for (const std::string path : {"/hello", "/async"}) {
+    RawClient client(port);
+    ASSERT_TRUE(client.Send("GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    auto response = client.Read();
+    ASSERT_TRUE(response.has_value()) << path;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->Header("connection"), "Close");
+    EXPECT_TRUE(client.WaitClosed()) << path;
+  }
   ExpectStillServing();
-}
-
-TEST_F(HttpServerTest, ConnectionCloseWithAnAnswerFromAnotherThread) {
-  RawClient client(StartServer());
-  ASSERT_TRUE(client.Send("GET /async HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
-  auto response = client.Read();
-  ASSERT_TRUE(response.has_value());
-  EXPECT_EQ(response->body, "later");
-  EXPECT_TRUE(client.WaitClosed());
 }
 
 TEST_F(HttpServerTest, Http10ClosesUnlessKeepAliveIsAsked) {
@@ -358,8 +351,6 @@ TEST_F(HttpServerTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   const std::pair<std::string, int> cases[] = {
       {"GARBAGE\r\n\r\n", 400},
       {"POST /echo HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n", 400},
-      {"POST /echo HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-      {"GET /hello HTTP/2.0\r\n\r\n", 400},
       {"GET /hello HTTP/1.1\r\nX: " + std::string(70000, 'a') + "\r\n\r\n", 431},
   };
   for (const auto& [request, status] : cases) {
@@ -387,8 +378,9 @@ TEST_F(HttpServerTest, PistacheParseErrorsCloseTheConnection) {
 
 TEST_F(HttpServerTest, ChunkedUpload) {
   RawClient client(StartServer());
-  ASSERT_TRUE(client.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      client.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
   auto response = client.Read();
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 200);
@@ -402,7 +394,8 @@ TEST_F(HttpServerTest, ErrorsAreJson) {
   ASSERT_TRUE(unavailable.has_value());
   EXPECT_EQ(unavailable->status, 503);
   EXPECT_EQ(unavailable->Header("content-type"), "application/json");
-  EXPECT_EQ(nlohmann::json::parse(unavailable->body), nlohmann::json({{"error", "queue full"}, {"code", "unavailable"}}));
+  EXPECT_EQ(nlohmann::json::parse(unavailable->body),
+            nlohmann::json({{"error", "queue full"}, {"code", "unavailable"}}));
   auto not_found = client.Read();
   ASSERT_TRUE(not_found.has_value());
   EXPECT_EQ(not_found->status, 404);
@@ -432,6 +425,42 @@ TEST_F(HttpServerTest, IdleKeepAliveConnectionsAreClosed) {
   ASSERT_TRUE(client.Send("GET /hello HTTP/1.1\r\n\r\n"));
   ASSERT_TRUE(client.Read().has_value());
   EXPECT_TRUE(client.WaitClosed());
+}
+
+size_t OpenFileDescriptors() {
+  std::filesystem::directory_iterator fds("/proc/self/fd");
+  return static_cast<size_t>(std::distance(std::filesystem::begin(fds), std::filesystem::end(fds)));
+}
+
+TEST_F(HttpServerTest, ClosedConnectionsAreReleased) {
+  const uint16_t port = StartServer();
+  ExpectStillServing();  // let the I/O threads settle
+  const size_t before = OpenFileDescriptors();
+  for (int i = 0; i < 20; ++i) {
+    RawClient closing(port);
+    ASSERT_TRUE(closing.Send("GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(closing.Read().has_value());
+    EXPECT_TRUE(closing.WaitClosed());
+    RawClient leaving(port);  // the client closes a keep-alive connection
+    ASSERT_TRUE(leaving.Send("GET /hello HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(leaving.Read().has_value());
+  }
+  size_t after = OpenFileDescriptors();
+  for (int i = 0; i < 50 && after > before; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+    after = OpenFileDescriptors();
+  }
+  EXPECT_LE(after, before);
+}
+
+TEST_F(HttpServerTest, ShutdownClosesOpenConnections) {
+  RawClient client(StartServer());
+  ASSERT_TRUE(client.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.Read().has_value());
+  server_->Shutdown();
+  EXPECT_TRUE(client.WaitClosed());
+  RawClient refused(server_->port());
+  EXPECT_FALSE(refused.connected());
 }
 
 TEST_F(HttpServerTest, PortInUseIsAnErrorNotAnException) {

@@ -30,6 +30,7 @@ struct JobOutcome {
   std::string worker_id;  // the worker that answered, empty when none did
   double queue_ms = 0;    // from submission to the first send to a worker
   double total_ms = 0;    // from submission to the answer
+  int retry_after_s = 0;  // for Unavailable: when a retry is likely to be accepted (Retry-After)
 };
 
 // Called exactly once per job, on the broker thread, with the outcome. Must not block for long.
@@ -41,9 +42,11 @@ struct Job {
   std::string image;  // encoded input as uploaded
   Clock::time_point submitted{};
   Clock::time_point deadline = Clock::time_point::max();
+  int priority = 0;   // 0..9, higher first; FIFO within a level
   int attempts = 0;  // sends to a worker so far
   std::string worker;                  // identity of the worker holding it, empty while queued
   Clock::time_point first_sent{};      // set on the first send
+  Clock::time_point last_sent{};       // set on every send
   JobCallback done;
 };
 

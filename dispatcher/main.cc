@@ -2,7 +2,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -46,6 +48,22 @@ tsdsr::Status WritePortFile(const std::string& path, int port) {
   return tsdsr::Status::Ok();
 }
 
+// Refuses new work and waits until accepted jobs are answered or `timeout` passes. False when another stop
+// signal arrives meanwhile.
+bool Drain(tsdsr::dispatcher::DispatcherService& service, std::chrono::milliseconds timeout, const sigset_t& signals) {
+  service.BeginDrain();
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  const timespec tick{0, 20'000'000};
+  while (!service.Idle()) {
+    if (std::chrono::steady_clock::now() >= give_up) {
+      spdlog::warn("drain timeout: answering what is left with 503");
+      return true;
+    }
+    if (sigtimedwait(&signals, nullptr, &tick) > 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,7 +88,12 @@ int main(int argc, char** argv) {
   }
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  spdlog::info("received {}; stopping", strsignal(signal_number));
+  spdlog::info("received {}; draining (up to {} ms; a second signal stops at once)", strsignal(signal_number),
+               line.options.drain_timeout_ms);
+  if (!Drain(**service, std::chrono::milliseconds(line.options.drain_timeout_ms), stop_signals)) {
+    spdlog::warn("second signal; exiting at once");
+    std::_Exit(1);
+  }
   (*service)->Stop();
   spdlog::info("stopped");
   return 0;

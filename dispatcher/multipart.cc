@@ -8,7 +8,7 @@ namespace tsdsr::dispatcher {
 namespace {
 
 constexpr size_t kMaxBoundaryLength = 70;  // RFC 2046 §5.1.1
-constexpr size_t kMaxPartHeaderBytes = 16 * 1024;
+constexpr size_t kMaxPartHeaderBytes = size_t{16} << 10;
 constexpr std::string_view kBoundaryPunctuation = "'()+_,-./:=? ";  // bchars besides letters and digits
 
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -183,8 +183,10 @@ Result<size_t> ParsePartHeaders(std::string_view body, size_t pos, size_t index,
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     pos = newline + 1;
     if (line.empty()) break;
-    if (IsBlank(line.front()) && last != nullptr) {
-      last->append(" ").append(Trim(line));
+    if (IsBlank(line.front()) && last != nullptr) {  // obsolete line folding: one space joins the pieces
+      std::string_view more = Trim(line);
+      if (!last->empty() && !more.empty()) last->push_back(' ');
+      last->append(more);
       continue;
     }
     size_t colon = line.find(':');
@@ -264,8 +266,7 @@ Result<std::string> MultipartBoundary(std::string_view content_type_header) {
   return *boundary;
 }
 
-Result<std::vector<MultipartPart>> ParseMultipart(std::string_view body, std::string_view boundary,
-                                                  size_t max_parts) {
+Result<std::vector<MultipartPart>> ParseMultipart(std::string_view body, std::string_view boundary, size_t max_parts) {
   if (boundary.empty() || boundary.size() > kMaxBoundaryLength) {
     return Status::InvalidArgument("the multipart boundary must have 1 to 70 characters");
   }

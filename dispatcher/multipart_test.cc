@@ -128,9 +128,10 @@ TEST(ParseMultipartTest, BinaryBodyWithEveryByteAndBoundaryLikePrefixes) {
   // Near misses of the delimiter "\r\n--boundary" inside the body.
   payload += "\r\n--boundar\r\n--boundaryX\r\n--boundary-\r\n-boundary\n--boundary\r--boundary\r\n\r\n--";
   for (int i = 255; i >= 0; --i) payload += static_cast<char>(i);
-  const std::string body = "--boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bin\"\r\n"
-                           "Content-Type: application/octet-stream\r\n\r\n" +
-                           payload + "\r\n--boundary--\r\n";
+  const std::string body =
+      "--boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bin\"\r\n"
+      "Content-Type: application/octet-stream\r\n\r\n" +
+      payload + "\r\n--boundary--\r\n";
   auto parts = ParseMultipart(body, "boundary");
   ASSERT_TRUE(parts.ok()) << parts.status().ToString();
   ASSERT_EQ(parts->size(), 1u);
@@ -210,9 +211,10 @@ TEST(ParseMultipartTest, MissingOrBadPartHeaders) {
   ExpectInvalid("--b\r\nContent-Disposition: attachment; name=a\r\n\r\nA\r\n--b--", "expected form-data");
   ExpectInvalid("--b\r\nContent-Disposition: form-data; filename=a.png\r\n\r\nA\r\n--b--", "has no name");
   ExpectInvalid("--b\r\nContent-Disposition: form-data; name=\"a\r\n\r\nA\r\n--b--", "not closed");
-  ExpectInvalid("--b\r\nContent-Disposition: form-data; name=a\r\n\r\nA\r\n--b\r\n"
-                "Content-Disposition: form-data\r\n\r\nB\r\n--b--",
-                "multipart part 2: Content-Disposition has no name");
+  ExpectInvalid(
+      "--b\r\nContent-Disposition: form-data; name=a\r\n\r\nA\r\n--b\r\n"
+      "Content-Disposition: form-data\r\n\r\nB\r\n--b--",
+      "multipart part 2: Content-Disposition has no name");
   ExpectInvalid("--b\r\nX: " + std::string(20000, 'x') + "\r\n\r\n--b--", "longer than 16 KiB");
 }
 

@@ -32,7 +32,9 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
   app.add_option("--max-pixels", o.max_pixels, "Largest input image in pixels (413 above)")->capture_default_str();
   app.add_option("--max-queue", o.max_queue, "Queued jobs before 503")->capture_default_str();
   app.add_option("--max-attempts", o.max_attempts, "Sends of a job before it fails")->capture_default_str();
-  app.add_option("--request-timeout-ms", o.request_timeout_ms, "Deadline of a job that sets none")
+  app.add_option("--max-timeout-ms", o.max_timeout_ms, "Deadline of a job that sets none, and the cap on timeout_ms")
+      ->capture_default_str();
+  app.add_option("--drain-timeout-ms", o.drain_timeout_ms, "On SIGTERM, how long accepted jobs may take to finish")
       ->capture_default_str();
   app.add_option("--heartbeat-ms", o.heartbeat_ms, "Heartbeat interval to workers")->capture_default_str();
   app.add_option("--heartbeat-misses", o.heartbeat_misses, "Missed heartbeats before a worker is dropped")
@@ -75,7 +77,8 @@ Status ValidateDispatcherOptions(const DispatcherOptions& o) {
   if (o.max_pixels < 1) return OutOf("max-pixels", "at least 1");
   if (o.max_queue < 1 || o.max_queue > 1000000) return OutOf("max-queue", "within 1..1000000");
   if (o.max_attempts < 1 || o.max_attempts > 100) return OutOf("max-attempts", "within 1..100");
-  if (o.request_timeout_ms < 1) return OutOf("request-timeout-ms", "at least 1");
+  if (o.max_timeout_ms < 1) return OutOf("max-timeout-ms", "at least 1");
+  if (o.drain_timeout_ms < 0) return OutOf("drain-timeout-ms", "0 or more");
   if (o.heartbeat_ms < 10 || o.heartbeat_ms > 600000) return OutOf("heartbeat-ms", "within 10..600000");
   if (o.heartbeat_misses < 1 || o.heartbeat_misses > 1000) return OutOf("heartbeat-misses", "within 1..1000");
   if (!IsLogLevel(o.log_level)) return OutOf("log-level", "trace, debug, info, warn, error or off");

@@ -26,7 +26,8 @@ struct DispatcherOptions {
   std::int64_t max_pixels = 4096LL * 4096;  // larger input images get 413
   int max_queue = 256;              // queued jobs beyond this get 503
   int max_attempts = 3;             // sends of one job to workers before it fails
-  std::int64_t request_timeout_ms = 300000;  // deadline of a job that names none
+  std::int64_t max_timeout_ms = 300000;  // deadline of a job that names none; cap on timeout_ms
+  std::int64_t drain_timeout_ms = 30000;  // on SIGTERM, how long accepted jobs may take to finish
   int heartbeat_ms = 1000;
   int heartbeat_misses = 3;
   std::string log_level = "info";

@@ -28,6 +28,7 @@ struct PoolSnapshot {
   std::int64_t jobs_ok = 0;
   std::int64_t jobs_failed = 0;
   std::int64_t workers_lost = 0;  // workers dropped as dead or silent since start
+  double mean_job_ms = 0;         // moving average of a job's time on a worker, transfer included
 
   int usable_workers() const {
     int n = 0;

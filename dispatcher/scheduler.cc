@@ -5,9 +5,52 @@
 namespace tsdsr::dispatcher {
 
 bool Scheduler::Enqueue(JobPtr& job) {
-  if (queue_.size() >= options_.max_queue) return false;
-  queue_.push_back(std::move(job));
+  if (queued_ >= options_.max_queue) return false;
+  queues_[job->priority].push_back(std::move(job));
+  ++queued_;
   return true;
+}
+
+JobPtr Scheduler::TakeQueued(std::uint64_t job_id) {
+  for (auto& [priority, queue] : queues_) {
+    for (auto it = queue.begin(); it != queue.end(); ++it) {
+      if ((*it)->id != job_id) continue;
+      JobPtr job = std::move(*it);
+      queue.erase(it);
+      --queued_;
+      return job;
+    }
+  }
+  return nullptr;
+}
+
+std::pair<JobPtr, std::string> Scheduler::TakeInFlight(std::uint64_t job_id) {
+  for (auto& [identity, worker] : workers_) {
+    auto it = worker.in_flight.find(job_id);
+    if (it == worker.in_flight.end()) continue;
+    JobPtr job = std::move(it->second);
+    worker.in_flight.erase(it);
+    job->worker.clear();
+    return {std::move(job), identity};
+  }
+  return {nullptr, ""};
+}
+
+Clock::time_point Scheduler::NextDeadline() const {
+  Clock::time_point next = Clock::time_point::max();
+  for (const auto& [priority, queue] : queues_) {
+    for (const auto& job : queue) next = std::min(next, job->deadline);
+  }
+  for (const auto& [identity, worker] : workers_) {
+    for (const auto& [id, job] : worker.in_flight) next = std::min(next, job->deadline);
+  }
+  return next;
+}
+
+int Scheduler::TotalSlots() const {
+  int slots = 0;
+  for (const auto& [identity, worker] : workers_) slots += worker.usable() ? worker.description.slots : 0;
+  return slots;
 }
 
 std::vector<JobPtr> Scheduler::RegisterWorker(const std::string& identity, proto::WorkerDescription description,
@@ -57,7 +100,8 @@ std::vector<JobPtr> Scheduler::Reclaim(WorkerState& worker) {
     if (job->attempts >= options_.max_attempts) {
       failed.push_back(std::move(job));
     } else {
-      queue_.push_front(std::move(job));
+      queues_[job->priority].push_front(std::move(job));
+      ++queued_;
     }
   }
   return failed;
@@ -84,14 +128,18 @@ WorkerState* Scheduler::PickWorker() {
 }
 
 std::optional<Scheduler::Assignment> Scheduler::Next(Clock::time_point now) {
-  if (queue_.empty()) return std::nullopt;
+  if (queued_ == 0) return std::nullopt;
   WorkerState* worker = PickWorker();
   if (worker == nullptr) return std::nullopt;
-  JobPtr job = std::move(queue_.front());
-  queue_.pop_front();
+  auto level = queues_.begin();
+  while (level->second.empty()) ++level;  // queued_ > 0, so some level has a job
+  JobPtr job = std::move(level->second.front());
+  level->second.pop_front();
+  --queued_;
   job->attempts += 1;
   job->worker = worker->identity;
   if (job->attempts == 1) job->first_sent = now;
+  job->last_sent = now;
   worker->last_assigned = now;
   Job* raw = job.get();
   worker->in_flight.emplace(raw->id, std::move(job));
@@ -112,12 +160,15 @@ JobPtr Scheduler::Complete(const std::string& identity, std::uint64_t job_id) {
 
 std::vector<Scheduler::Expired> Scheduler::TakeExpired(Clock::time_point now) {
   std::vector<Expired> expired;
-  for (auto it = queue_.begin(); it != queue_.end();) {
-    if ((*it)->deadline <= now) {
-      expired.push_back({std::move(*it), ""});
-      it = queue_.erase(it);
-    } else {
-      ++it;
+  for (auto& [priority, queue] : queues_) {
+    for (auto it = queue.begin(); it != queue.end();) {
+      if ((*it)->deadline <= now) {
+        expired.push_back({std::move(*it), ""});
+        it = queue.erase(it);
+        --queued_;
+      } else {
+        ++it;
+      }
     }
   }
   for (auto& [identity, worker] : workers_) {
@@ -135,8 +186,12 @@ std::vector<Scheduler::Expired> Scheduler::TakeExpired(Clock::time_point now) {
 }
 
 std::vector<JobPtr> Scheduler::TakeAllQueued() {
-  std::vector<JobPtr> all(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
-  queue_.clear();
+  std::vector<JobPtr> all;
+  for (auto& [priority, queue] : queues_) {
+    for (auto& job : queue) all.push_back(std::move(job));
+  }
+  queues_.clear();
+  queued_ = 0;
   return all;
 }
 

@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/protocol.h"
@@ -39,9 +41,22 @@ class Scheduler {
  public:
   explicit Scheduler(SchedulerOptions options) : options_(options) {}
 
-  // Queues `job` at the tail and returns true, taking ownership; returns false and leaves `job` with the
-  // caller when the queue is full.
+  // Queues `job` behind the jobs of its priority and returns true, taking ownership; returns false and
+  // leaves `job` with the caller when the queue is full.
   bool Enqueue(JobPtr& job);
+
+  // Removes a queued job and returns it; nullptr when `job_id` is not queued (in flight or unknown).
+  JobPtr TakeQueued(std::uint64_t job_id);
+
+  // Removes a job from the worker holding it and returns it with that worker's identity (to cancel there);
+  // a null job when no worker holds `job_id`.
+  std::pair<JobPtr, std::string> TakeInFlight(std::uint64_t job_id);
+
+  // The earliest deadline of any queued or in-flight job; time_point::max() when none has one.
+  Clock::time_point NextDeadline() const;
+
+  // Slots of usable workers, busy or free.
+  int TotalSlots() const;
 
   // Adds a worker (READY). A READY from a known identity means the worker restarted: the jobs it held are
   // lost, and are handled as by RemoveWorker (requeued, or returned when out of attempts).
@@ -52,8 +67,8 @@ class Scheduler {
   bool Touch(const std::string& identity, Clock::time_point now);
   void UpdateLiveStats(const std::string& identity, const proto::WorkerLiveStats& live);
 
-  // Forgets a worker. Its in-flight jobs go back to the head of the queue in submission order when they have
-  // attempts left; the others are returned for the caller to fail.
+  // Forgets a worker. Its in-flight jobs go back to the head of their priority's queue in submission order
+  // when they have attempts left; the others are returned for the caller to fail.
   std::vector<JobPtr> RemoveWorker(const std::string& identity);
 
   // Identities of workers not heard from since `now - timeout`.
@@ -83,7 +98,7 @@ class Scheduler {
 
   const WorkerState* FindWorker(const std::string& identity) const;
   const std::map<std::string, WorkerState>& workers() const { return workers_; }
-  size_t queue_depth() const { return queue_.size(); }
+  size_t queue_depth() const { return queued_; }
   size_t in_flight() const;
   bool HasUsableWorker() const;
 
@@ -93,7 +108,8 @@ class Scheduler {
   WorkerState* PickWorker();
 
   SchedulerOptions options_;
-  std::deque<JobPtr> queue_;
+  std::map<int, std::deque<JobPtr>, std::greater<int>> queues_;  // by priority, highest first
+  size_t queued_ = 0;
   std::map<std::string, WorkerState> workers_;
 };
 

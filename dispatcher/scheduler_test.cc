@@ -146,5 +146,72 @@ TEST_F(SchedulerTest, SilentWorkersAndExpiredJobs) {
   EXPECT_EQ(scheduler_.in_flight(), 0u);
 }
 
+TEST_F(SchedulerTest, HigherPriorityFirstFifoWithinALevel) {
+  Scheduler scheduler(SchedulerOptions{/*max_queue=*/10, /*max_attempts=*/2});
+  const std::pair<std::uint64_t, int> jobs[] = {{1, 0}, {2, 5}, {3, 0}, {4, 9}, {5, 5}};
+  for (auto [id, priority] : jobs) {
+    JobPtr job = MakeJob(id);
+    job->priority = priority;
+    ASSERT_TRUE(scheduler.Enqueue(job));
+  }
+  proto::WorkerDescription d;
+  d.slots = 10;
+  scheduler.RegisterWorker("w", d, now_);
+  std::vector<std::uint64_t> order;
+  while (auto a = scheduler.Next(now_)) order.push_back(a->job->id);
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{4, 2, 5, 1, 3}));
+  EXPECT_EQ(scheduler.TotalSlots(), 10);
+}
+
+TEST_F(SchedulerTest, RequeuedJobsGoToTheHeadOfTheirOwnLevel) {
+  Scheduler scheduler(SchedulerOptions{10, 3});
+  proto::WorkerDescription d;
+  d.slots = 1;
+  scheduler.RegisterWorker("w", d, now_);
+  JobPtr low = MakeJob(1);
+  ASSERT_TRUE(scheduler.Enqueue(low));
+  ASSERT_EQ(scheduler.Next(now_)->job->id, 1u);
+  JobPtr high = MakeJob(2);
+  high->priority = 9;
+  JobPtr other_low = MakeJob(3);
+  ASSERT_TRUE(scheduler.Enqueue(high));
+  ASSERT_TRUE(scheduler.Enqueue(other_low));
+  scheduler.RemoveWorker("w");  // job 1 returns ahead of job 3, behind the higher level
+  d.slots = 3;
+  scheduler.RegisterWorker("v", d, now_);
+  std::vector<std::uint64_t> order;
+  while (auto a = scheduler.Next(now_)) order.push_back(a->job->id);
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{2, 1, 3}));
+}
+
+TEST_F(SchedulerTest, TakeQueuedAndInFlightForCancellation) {
+  AddWorker("a", 1);
+  Submit(1);
+  Submit(2);
+  ASSERT_TRUE(scheduler_.Next(now_).has_value());  // job 1 goes to "a"
+  EXPECT_EQ(scheduler_.TakeQueued(1), nullptr) << "in flight, not queued";
+  JobPtr queued = scheduler_.TakeQueued(2);
+  ASSERT_NE(queued, nullptr);
+  EXPECT_EQ(scheduler_.queue_depth(), 0u);
+  auto [held, worker] = scheduler_.TakeInFlight(1);
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(worker, "a");
+  EXPECT_EQ(scheduler_.in_flight(), 0u);
+  EXPECT_EQ(scheduler_.TakeInFlight(1).first, nullptr);
+}
+
+TEST_F(SchedulerTest, NextDeadlineCoversQueuedAndInFlightJobs) {
+  EXPECT_EQ(scheduler_.NextDeadline(), Clock::time_point::max());
+  AddWorker("a", 1);
+  JobPtr first = MakeJob(1);
+  first->deadline = now_ + milliseconds(300);
+  ASSERT_TRUE(scheduler_.Enqueue(first));
+  ASSERT_TRUE(scheduler_.Next(now_).has_value());
+  JobPtr second = MakeJob(2);
+  second->deadline = now_ + milliseconds(500);
+  ASSERT_TRUE(scheduler_.Enqueue(second));
+  EXPECT_EQ(scheduler_.NextDeadline(), now_ + milliseconds(300));
+}
+
 }  // namespace
 }  // namespace tsdsr::dispatcher

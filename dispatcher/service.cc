@@ -46,7 +46,7 @@ Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const Dispat
   UpscaleDefaults defaults;
   defaults.scale = options.upscale;
   defaults.process_size = options.process_size;
-  defaults.timeout_ms = options.request_timeout_ms;
+  defaults.max_timeout_ms = options.max_timeout_ms;
   defaults.max_pixels = options.max_pixels;
 
   TSDSR_RETURN_IF_ERROR(service->StartWorkers(options, program_dir));
@@ -81,13 +81,19 @@ Status DispatcherService::StartWorkers(const DispatcherOptions& options, const s
 
 DispatcherService::~DispatcherService() { Stop(); }
 
+void DispatcherService::BeginDrain() {
+  if (api_) api_->SetDraining();
+}
+
+bool DispatcherService::Idle() const { return broker_->Outstanding() == 0; }
+
 void DispatcherService::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (api_) api_->SetDraining();
+  BeginDrain();
+  if (broker_) broker_->Stop();  // answers what is left while HTTP can still carry the answers
   if (http_) http_->Shutdown();
   if (supervisor_) supervisor_->Stop(kWorkerStopGrace);
-  if (broker_) broker_->Stop();
 }
 
 }  // namespace tsdsr::dispatcher

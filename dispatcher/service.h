@@ -28,8 +28,13 @@ class DispatcherService {
   std::uint16_t http_port() const { return http_->port(); }
   const std::string& worker_endpoint() const { return broker_->endpoint(); }
 
-  // Readiness false and new jobs refused, then HTTP, workers and broker stopped; every accepted job has
-  // been answered when this returns. Idempotent.
+  // Starts draining: /health/ready turns false and new jobs get 503 at once; accepted jobs go on.
+  void BeginDrain();
+  // True when no accepted job is queued or on a worker.
+  bool Idle() const;
+
+  // Answers whatever is still queued or in flight with 503, then stops the broker, HTTP and the local
+  // workers; every accepted job has been answered when this returns. Idempotent.
   void Stop();
 
  private:

@@ -45,7 +45,7 @@ Result<UpscaleQuery> ParseUpscaleQuery(const QueryLookup& query, const UpscaleDe
   UpscaleQuery q;
   q.scale = defaults.scale;
   q.process_size = defaults.process_size;
-  q.timeout_ms = defaults.timeout_ms;
+  q.timeout_ms = defaults.max_timeout_ms;
   std::set<int> allowed = scales;
   if (allowed.empty()) allowed.insert(SupportedScales().begin(), SupportedScales().end());
   if (auto text = query("upscale")) {
@@ -76,7 +76,12 @@ Result<UpscaleQuery> ParseUpscaleQuery(const QueryLookup& query, const UpscaleDe
   if (auto text = query("timeout_ms")) {
     TSDSR_ASSIGN_OR_RETURN(std::int64_t v, ParseInteger("timeout_ms", *text));
     if (v < 1) return Status::InvalidArgument("timeout_ms must be a positive number of milliseconds");
-    q.timeout_ms = std::min(v, defaults.timeout_ms);
+    q.timeout_ms = std::min(v, defaults.max_timeout_ms);
+  }
+  if (auto text = query("priority")) {
+    TSDSR_ASSIGN_OR_RETURN(std::int64_t v, ParseInteger("priority", *text));
+    if (v < 0 || v > 9) return Status::InvalidArgument("priority must be between 0 and 9 (got " + *text + ")");
+    q.priority = static_cast<int>(v);
   }
   return q;
 }

@@ -21,7 +21,7 @@ using QueryLookup = std::function<std::optional<std::string>(const std::string& 
 struct UpscaleDefaults {
   int scale = 2;
   int process_size = 128;
-  std::int64_t timeout_ms = 300000;  // deadline when the request sets none, also the cap on timeout_ms
+  std::int64_t max_timeout_ms = 300000;  // deadline when the request sets none, and the cap on timeout_ms
   std::int64_t max_pixels = 4096LL * 4096;
 };
 
@@ -30,9 +30,10 @@ struct UpscaleQuery {
   int process_size = 128;
   std::string format = "png";
   std::int64_t timeout_ms = 0;
+  int priority = 0;  // 0..9, higher first
 };
 
-// Reads upscale, process_size, format and timeout_ms. `scales` are the factors some worker serves (the
+// Reads upscale, process_size, format, timeout_ms and priority. `scales` are the factors some worker serves (the
 // service's supported scales when empty). InvalidArgument naming the parameter and the allowed values.
 Result<UpscaleQuery> ParseUpscaleQuery(const QueryLookup& query, const UpscaleDefaults& defaults,
                                        const std::set<int>& scales);

@@ -32,7 +32,8 @@ TEST(UpscaleQueryTest, DefaultsApplyWhenNothingIsGiven) {
   EXPECT_EQ(q->scale, 4);
   EXPECT_EQ(q->process_size, 96);
   EXPECT_EQ(q->format, "png");
-  EXPECT_EQ(q->timeout_ms, defaults.timeout_ms);
+  EXPECT_EQ(q->timeout_ms, defaults.max_timeout_ms);
+  EXPECT_EQ(q->priority, 0);
 }
 
 TEST(UpscaleQueryTest, RefusesScalesTheWorkersDoNotServe) {
@@ -58,10 +59,13 @@ TEST(UpscaleQueryTest, FormatAndTimeout) {
   EXPECT_EQ(ParseUpscaleQuery(Query({{"format", "JPG"}}), {}, {2})->format, "jpeg");
   EXPECT_FALSE(ParseUpscaleQuery(Query({{"format", "gif"}}), {}, {2}).ok());
   UpscaleDefaults defaults;
-  defaults.timeout_ms = 1000;
+  defaults.max_timeout_ms = 1000;
   EXPECT_EQ(ParseUpscaleQuery(Query({{"timeout_ms", "50"}}), defaults, {2})->timeout_ms, 50);
   EXPECT_EQ(ParseUpscaleQuery(Query({{"timeout_ms", "5000"}}), defaults, {2})->timeout_ms, 1000) << "capped";
   EXPECT_FALSE(ParseUpscaleQuery(Query({{"timeout_ms", "0"}}), defaults, {2}).ok());
+  EXPECT_EQ(ParseUpscaleQuery(Query({{"priority", "9"}}), defaults, {2})->priority, 9);
+  EXPECT_EQ(ParseUpscaleQuery(Query({{"priority", "10"}}), defaults, {2}).status().message(),
+            "priority must be between 0 and 9 (got 10)");
 }
 
 TEST(ExtractUploadTest, TakesTheFileFieldOfAMultipartBody) {

@@ -31,61 +31,50 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-std::unique_ptr<Cluster> Cluster::Start(int workers, const std::vector<std::string>& extra_flags,
-                                        std::chrono::seconds timeout) {
+std::unique_ptr<Cluster> Cluster::Start(const ClusterOptions& options) {
   std::unique_ptr<Cluster> cluster(new Cluster());
-  cluster->launcher_ = dispatcher::MakePosixLauncher();
-  const std::string port_file = cluster->dir_.File("port");
-  std::vector<std::string> argv = {Program("tsdsr-dispatcher"), "--port", "0", "--port-file", port_file,
-                                   "--workers", std::to_string(workers), "--worker-endpoint",
-                                   "tcp://127.0.0.1:*", "--heartbeat-ms", "200", "--log-level", "warn"};
-  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-  auto pid = cluster->launcher_->Launch(argv);
-  if (!pid.ok()) {
-    ADD_FAILURE() << pid.status().ToString();
+  DispatcherProcessOptions process;
+  process.program = Program("tsdsr-dispatcher");
+  process.port_file = cluster->dir_.File("port");
+  process.workers = options.workers;
+  process.wait_for_ready = options.wait_for_ready;
+  process.worker_endpoint = options.worker_endpoint;
+  process.extra_flags = {"--heartbeat-ms", "200"};
+  process.extra_flags.insert(process.extra_flags.end(), options.flags.begin(), options.flags.end());
+  process.ready_timeout = options.timeout;
+  auto started = DispatcherProcess::Start(process);
+  if (!started.ok()) {
+    ADD_FAILURE() << started.status().ToString();
     return nullptr;
   }
-  cluster->pid_ = *pid;
+  cluster->process_ = std::move(*started);
+  return cluster;
+}
+
+bool Cluster::WaitForWorkers(int ready, std::chrono::seconds timeout) {
   auto give_up = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < give_up) {
-    if (auto ended = cluster->launcher_->Poll(cluster->pid_)) {
-      cluster->ended_ = true;
-      ADD_FAILURE() << "dispatcher exited during start-up: " << *ended;
-      return nullptr;
-    }
-    if (!cluster->http_ && !cluster->Connect(port_file)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      continue;
-    }
-    auto response = cluster->http_->Get("/health");
-    if (response.ok() && response->status == 200) {
+    auto response = http().Get("/health");
+    if (response.ok()) {
       auto health = nlohmann::json::parse(response->body, nullptr, false);
-      if (!health.is_discarded() && health["workers"]["ready"].get<int>() >= workers) return cluster;
+      if (!health.is_discarded() &&
+          health["workers"]["ready"].get<int>() + health["workers"]["busy"].get<int>() >= ready) {
+        return true;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ADD_FAILURE() << "dispatcher did not get " << workers << " ready workers in " << timeout.count() << " s";
-  return nullptr;
+  return false;
 }
 
-bool Cluster::Connect(const std::string& port_file) {
-  std::ifstream in(port_file);
-  if (!(in >> port_) || port_ <= 0) return false;
-  auto http = client::HttpClient::Create(base_url(), std::chrono::seconds(120));
-  if (!http.ok()) {
-    ADD_FAILURE() << http.status().ToString();
-    return false;
-  }
-  http_ = std::move(*http);
-  return true;
-}
-
-Cluster::~Cluster() {
-  if (!ended_ && pid_ != 0) Terminate(std::chrono::seconds(15));
+std::vector<int> Cluster::WorkerPids() {
+  std::vector<int> pids;
+  for (const auto& worker : GetJson("/info")["workers"]) pids.push_back(worker["pid"].get<int>());
+  return pids;
 }
 
 nlohmann::json Cluster::GetJson(const std::string& path, long* status) {
-  auto response = http_->Get(path);
+  auto response = http().Get(path);
   if (!response.ok()) {
     ADD_FAILURE() << "GET " << path << ": " << response.status().ToString();
     return nullptr;
@@ -96,21 +85,38 @@ nlohmann::json Cluster::GetJson(const std::string& path, long* status) {
   return json;
 }
 
-std::string Cluster::Terminate(std::chrono::seconds timeout) {
-  if (ended_) return "already ended";
-  launcher_->Signal(pid_, SIGTERM);
+std::string Cluster::Terminate(std::chrono::seconds timeout) { return process_->Terminate(timeout); }
+
+TestProcess::TestProcess(const std::vector<std::string>& argv) : launcher_(dispatcher::MakePosixLauncher()) {
+  auto pid = launcher_->Launch(argv);
+  if (!pid.ok()) {
+    ADD_FAILURE() << pid.status().ToString();
+    ended_ = true;
+    return;
+  }
+  pid_ = *pid;
+}
+
+TestProcess::~TestProcess() {
+  if (ended_) return;
+  launcher_->Signal(pid_, SIGKILL);
+  Wait(std::chrono::seconds(10));
+}
+
+void TestProcess::Signal(int signal) {
+  if (!ended_) launcher_->Signal(pid_, signal);
+}
+
+std::string TestProcess::Wait(std::chrono::seconds timeout) {
   auto give_up = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < give_up) {
+  while (!ended_ && std::chrono::steady_clock::now() < give_up) {
     if (auto ended = launcher_->Poll(pid_)) {
       ended_ = true;
       return *ended;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  launcher_->Signal(pid_, SIGKILL);
-  while (!launcher_->Poll(pid_)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ended_ = true;
-  return "killed after timeout";
+  return "";
 }
 
 int RunCommand(const std::string& command, std::string* output) {

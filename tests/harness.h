@@ -11,7 +11,7 @@
 #include <opencv2/core.hpp>
 
 #include "client/http_client.h"
-#include "dispatcher/supervisor.h"
+#include "tests/dispatcher_process.h"
 
 namespace tsdsr::testing {
 
@@ -30,34 +30,66 @@ class TempDir {
   std::string path_;
 };
 
-// A dispatcher process with `workers` local workers, on a port it picked itself.
+struct ClusterOptions {
+  int workers = 2;                     // local workers the dispatcher starts
+  std::vector<std::string> flags;      // more dispatcher flags
+  std::string worker_endpoint = "tcp://127.0.0.1:*";
+  int wait_for_ready = -1;             // ready workers to wait for; -1 = `workers`
+  std::chrono::seconds timeout{60};
+};
+
+// A dispatcher process with local workers, on an HTTP port it picked itself.
 class Cluster {
  public:
-  // Starts tsdsr-dispatcher with the given extra flags and waits until /health reports `workers` ready
-  // workers (fails the test after `timeout`).
-  static std::unique_ptr<Cluster> Start(int workers, const std::vector<std::string>& extra_flags = {},
-                                        std::chrono::seconds timeout = std::chrono::seconds(60));
-  ~Cluster();  // SIGTERM, then SIGKILL if it does not exit
+  // Starts tsdsr-dispatcher and waits until /health reports the ready workers asked for (fails the test
+  // after `timeout`).
+  static std::unique_ptr<Cluster> Start(const ClusterOptions& options);
+  static std::unique_ptr<Cluster> Start(int workers, const std::vector<std::string>& extra_flags = {}) {
+    ClusterOptions options;
+    options.workers = workers;
+    options.flags = extra_flags;
+    return Start(options);
+  }
+  // The destructor sends SIGTERM, then SIGKILL if the dispatcher does not exit (DispatcherProcess).
 
-  int port() const { return port_; }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  int pid() const { return pid_; }
-  client::HttpClient& http() { return *http_; }
+  int port() const { return process_->port(); }
+  std::string base_url() const { return process_->base_url(); }
+  int pid() const { return process_->pid(); }
+  client::HttpClient& http() { return process_->http(); }
+
+  // Waits until /health reports at least `ready` ready-or-busy workers; false after `timeout`.
+  bool WaitForWorkers(int ready, std::chrono::seconds timeout);
+  // Pids of the workers /info lists, in its order.
+  std::vector<int> WorkerPids();
 
   // GET path and parse the JSON body; fails the test when the body is not JSON.
   nlohmann::json GetJson(const std::string& path, long* status = nullptr);
   // Sends SIGTERM and waits for the exit; returns the launcher's description, e.g. "exit code 0".
   std::string Terminate(std::chrono::seconds timeout = std::chrono::seconds(30));
+  // Waits for the dispatcher to exit by itself (e.g. after a signal the test sent).
+  std::string WaitForExit(std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    return process_->WaitForExit(timeout);
+  }
 
  private:
   Cluster() = default;
-  // Reads the port the dispatcher wrote and opens a client to it; false until the file is there.
-  bool Connect(const std::string& port_file);
 
-  TempDir dir_;
+  TempDir dir_;  // holds the port file, so it outlives process_
+  std::unique_ptr<DispatcherProcess> process_;
+};
+
+// A process started for a test (e.g. a remote worker), SIGKILLed by the destructor if still running.
+class TestProcess {
+ public:
+  explicit TestProcess(const std::vector<std::string>& argv);
+  ~TestProcess();
+  int pid() const { return pid_; }
+  void Signal(int signal);
+  // Waits for the process to end; its launcher description ("exit code 0"), or "" after `timeout`.
+  std::string Wait(std::chrono::seconds timeout);
+
+ private:
   std::unique_ptr<dispatcher::ProcessLauncher> launcher_;
-  std::unique_ptr<client::HttpClient> http_;
-  int port_ = 0;
   int pid_ = 0;
   bool ended_ = false;
 };

@@ -7,6 +7,7 @@
 #include "common/model_spec.h"
 #include "worker/interpolation_model.h"
 #include "worker/model/device.h"
+#include "worker/simulated_model.h"
 #include "worker/torch_upscaler.h"
 
 namespace tsdsr::worker {
@@ -18,6 +19,9 @@ Result<std::unique_ptr<model::TileModel>> CreateTileModel(const ModelSpec& spec,
   std::unique_ptr<model::TileModel> tile_model;
   if (spec.kind == "bicubic") tile_model = std::make_unique<InterpolationModel>(Interpolation::kBicubic, device);
   if (spec.kind == "lanczos") tile_model = std::make_unique<InterpolationModel>(Interpolation::kLanczos, device);
+  if (spec.kind == "simulated") {
+    TSDSR_ASSIGN_OR_RETURN(tile_model, SimulatedModel::Create(spec.argument));
+  }
   if (tile_model) return tile_model;
   return Status::InvalidArgument("model kind '" + spec.kind + "' is not supported by this worker; use one of: " +
                                  std::string(ModelSpecForms()));

@@ -96,18 +96,37 @@ TorchUpscaler::TorchUpscaler(std::unique_ptr<model::TileModel> model, model::Til
   description_.device_name = model::DeviceName(device_);
 }
 
-Result<cv::Mat> TorchUpscaler::Upscale(const cv::Mat& bgr, const UpscaleRequest& request) {
-  TSDSR_RETURN_IF_ERROR(ValidateRequest(bgr, request, description_.scales));
-  Result<cv::Mat> result = Status::Internal("not run");
+Result<cv::Mat> TorchUpscaler::RunGuarded(const model::Tiler& tiler, const cv::Mat& bgr,
+                                          const UpscaleRequest& request) const {
   try {
     c10::InferenceMode inference;
-    result = RunTiled(tiler_, device_, bgr, request);
+    return RunTiled(tiler, device_, bgr, request);
   } catch (const c10::Error& e) {
-    result = model::StatusFromTorchError(e, "upscale failed");
+    return model::StatusFromTorchError(e, "upscale failed");
   } catch (const cv::Exception& e) {
-    result = Status::Internal(std::string("upscale failed: ") + e.what());
+    return Status::Internal(std::string("upscale failed: ") + e.what());
   } catch (const std::bad_alloc&) {
-    result = Status::ResourceExhausted("out of host memory converting the image");
+    return Status::ResourceExhausted("out of host memory converting the image");
+  }
+}
+
+Result<cv::Mat> TorchUpscaler::Upscale(const cv::Mat& bgr, const UpscaleRequest& request) {
+  TSDSR_RETURN_IF_ERROR(ValidateRequest(bgr, request, description_.scales));
+  Result<cv::Mat> result = RunGuarded(tiler_, bgr, request);
+  if (result.status().code() == StatusCode::kResourceExhausted) {
+    // Out of memory: free the cache and try once more with the smallest footprint, half-size tiles one at
+    // a time. Either way the worker lives on.
+    model::ReleaseCachedMemory(device_);
+    UpscaleRequest smaller = request;
+    smaller.process_size = std::max(kMinProcessSize, request.process_size / 2);
+    model::TilerOptions careful = tiler_.options();
+    careful.tile_batch = 1;
+    result = RunGuarded(model::Tiler(model_.get(), careful), bgr, smaller);
+    if (result.status().code() == StatusCode::kResourceExhausted) {
+      result = Status::ResourceExhausted("out of memory on " + description_.device + " even with " +
+                                         std::to_string(smaller.process_size) + "-pixel tiles one at a time: " +
+                                         result.status().message());
+    }
   }
   model::ReleaseCachedMemory(device_);
   return result;

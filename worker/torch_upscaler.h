@@ -29,6 +29,8 @@ class TorchUpscaler : public Upscaler {
 
   // See Upscaler. InvalidArgument also for an empty or non-CV_8UC3 image and a process_size outside
   // [kMinProcessSize, kMaxProcessSize]. Runs under InferenceMode; releases cached device memory afterwards.
+  // Out of device memory, it frees the cache and retries once with half-size tiles one at a time before
+  // returning ResourceExhausted.
   Result<cv::Mat> Upscale(const cv::Mat& bgr, const UpscaleRequest& request) override;
 
   const ModelDescription& description() const override { return description_; }
@@ -42,6 +44,8 @@ class TorchUpscaler : public Upscaler {
 
  private:
   TorchUpscaler(std::unique_ptr<model::TileModel> model, model::TilerOptions options);
+  // One tiled run with every library exception turned into a Status.
+  Result<cv::Mat> RunGuarded(const model::Tiler& tiler, const cv::Mat& bgr, const UpscaleRequest& request) const;
 
   std::unique_ptr<model::TileModel> model_;
   c10::Device device_;

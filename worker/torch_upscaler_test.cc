@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "worker/model_factory.h"
+#include "worker/torch_upscaler.h"
 
 namespace tsdsr::worker {
 namespace {
@@ -188,6 +189,56 @@ TEST(CreateUpscalerTest, CudaIsAFailedPreconditionWithoutIt) {
   auto upscaler = CreateUpscaler(options);
   if (upscaler.ok()) GTEST_SKIP() << "this machine has CUDA";
   EXPECT_EQ(upscaler.status().code(), StatusCode::kFailedPrecondition) << upscaler.status().message();
+}
+
+}  // namespace
+}  // namespace tsdsr::worker
+
+namespace tsdsr::worker {
+namespace {
+
+// Nearest-neighbour upscaling that runs out of memory on batches above `max_batch` tiles or tiles larger
+// than `max_edge` pixels, as a GPU would on a big tile.
+class MemoryHungryModel : public model::TileModel {
+ public:
+  MemoryHungryModel(int max_batch, int max_edge) : max_batch_(max_batch), max_edge_(max_edge) {}
+  at::Tensor Forward(const at::Tensor& batch, int scale) override {
+    TORCH_CHECK_WITH(OutOfMemoryError, batch.size(0) <= max_batch_ && batch.size(2) <= max_edge_,
+                     "CUDA out of memory. Tried to allocate 2.00 GiB");
+    return batch.repeat_interleave(scale, 2).repeat_interleave(scale, 3);
+  }
+  const std::vector<int>& scales() const override { return scales_; }
+  const std::string& name() const override { return name_; }
+  c10::ScalarType dtype() const override { return c10::ScalarType::Float; }
+  c10::Device device() const override { return c10::Device(c10::DeviceType::CPU); }
+
+ private:
+  int max_batch_;
+  int max_edge_;
+  std::vector<int> scales_{2};
+  std::string name_ = "hungry";
+};
+
+TEST(TorchUpscalerOomTest, RetriesOnceWithSmallerTilesOneAtATime) {
+  auto upscaler = TorchUpscaler::Create(std::make_unique<MemoryHungryModel>(1, 64), model::TilerOptions{4, 0});
+  ASSERT_TRUE(upscaler.ok());
+  cv::Mat image = NoiseImage(150, 90);
+  auto out = (*upscaler)->Upscale(image, Request(2, 128));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  cv::Mat expected;
+  cv::resize(image, expected, cv::Size(300, 180), 0, 0, cv::INTER_NEAREST);
+  EXPECT_EQ(Compare(*out, expected).max, 0);
+}
+
+TEST(TorchUpscalerOomTest, SaysSoWhenEvenTheSmallestRunDoesNotFit) {
+  auto upscaler = TorchUpscaler::Create(std::make_unique<MemoryHungryModel>(1, 16), model::TilerOptions{4, 0});
+  ASSERT_TRUE(upscaler.ok());
+  auto out = (*upscaler)->Upscale(NoiseImage(150, 90), Request(2, 128));
+  ASSERT_EQ(out.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(out.status().message().find("even with 64-pixel tiles one at a time"), std::string::npos)
+      << out.status().message();
+  // The upscaler stays usable for the next job.
+  EXPECT_EQ((*upscaler)->Upscale(NoiseImage(8, 8), Request(2, 64)).status().code(), StatusCode::kOk);
 }
 
 }  // namespace

@@ -11,6 +11,9 @@ namespace {
 
 constexpr int kLingerMs = 1000;  // lets a final RESULT/DISCONNECT leave before close
 constexpr int kMaxMessagesPerTurn = 100;
+constexpr int kReconnectIvlMs = 100;      // ZeroMQ's own TCP reconnects start here ...
+constexpr int kReconnectIvlMaxMs = 5000;  // ... and back off exponentially to this
+constexpr int kMaxSilenceFactor = 8;      // our own re-registration backs off to 8 × heartbeat × misses
 
 std::string HostName() {
   char name[256] = {};
@@ -59,12 +62,15 @@ proto::WorkerDescription Worker::Describe() const {
 void Worker::Connect() {
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   ConfigureSocket(*socket_, kLingerMs, /*router=*/false);
+  socket_->set(zmq::sockopt::reconnect_ivl, kReconnectIvlMs);
+  socket_->set(zmq::sockopt::reconnect_ivl_max, kReconnectIvlMaxMs);
   // A fresh routing id per connection: the dispatcher never confuses this session with an earlier one.
   socket_->set(zmq::sockopt::routing_id,
                options_.id + "/" + std::to_string(getpid()) + "/" + std::to_string(++connections_));
   socket_->connect(options_.connect);
   Send(proto::Make(proto::Command::kReady, Describe()));
   last_heard_ = Clock::now();
+  connected_at_ = last_heard_;
   next_heartbeat_ = last_heard_ + std::chrono::milliseconds(options_.heartbeat_ms);
   reconnect_ = false;
   spdlog::info("connecting to {} as {}", options_.connect, options_.id);
@@ -72,7 +78,8 @@ void Worker::Connect() {
 
 int Worker::Run(int stop_fd) {
   Connect();
-  const auto silence = std::chrono::milliseconds(options_.heartbeat_ms) * options_.heartbeat_misses;
+  const auto base_silence = std::chrono::milliseconds(options_.heartbeat_ms) * options_.heartbeat_misses;
+  int silence_factor = 1;  // doubles while the dispatcher stays away, back to 1 once it answers
   while (true) {
     zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, results_ready_.fd(), ZMQ_POLLIN, 0},
@@ -87,8 +94,10 @@ int Worker::Run(int stop_fd) {
     if (items[0].revents & ZMQ_POLLIN) ReceiveAll(now);
     if (items[1].revents & ZMQ_POLLIN) SendResults();
     Heartbeat(now);
-    if (reconnect_ || now - last_heard_ > silence) {
+    if (last_heard_ > connected_at_) silence_factor = 1;
+    if (reconnect_ || now - last_heard_ > base_silence * silence_factor) {
       spdlog::warn("lost the dispatcher ({}); reconnecting", reconnect_ ? "it asked" : "no heartbeat");
+      if (!reconnect_) silence_factor = std::min(silence_factor * 2, kMaxSilenceFactor);
       Connect();
     }
   }

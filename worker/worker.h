@@ -47,6 +47,7 @@ class Worker {
   int connections_ = 0;
   bool reconnect_ = false;
   Clock::time_point last_heard_{};
+  Clock::time_point connected_at_{};
   Clock::time_point next_heartbeat_{};
   Wakeup results_ready_;
   ComputeThread compute_;  // declared last: stopped before the members it uses go away
