@@ -122,6 +122,17 @@ TEST(ParseMultipartTest, QuotedParameters) {
   EXPECT_EQ((*parts)[2].body, "3");
 }
 
+TEST(ParseMultipartTest, FoldedHeaderValues) {
+  // Found by dispatcher/multipart_fuzz.cc: folding onto an empty value, and a blank continuation line.
+  const std::string body =
+      "--b\r\nContent-Disposition: form-data; name=f\r\nContent-Type:\r\n  image/png\r\n \t\r\n\r\n"
+      "x\r\n--b--";
+  auto parts = ParseMultipart(body, "b");
+  ASSERT_TRUE(parts.ok()) << parts.status().ToString();
+  ASSERT_EQ(parts->size(), 1u);
+  EXPECT_EQ((*parts)[0].content_type, "image/png");
+}
+
 TEST(ParseMultipartTest, BinaryBodyWithEveryByteAndBoundaryLikePrefixes) {
   std::string payload;
   for (int i = 0; i < 256; ++i) payload += static_cast<char>(i);
