@@ -1,6 +1,7 @@
 #include "bench/load_driver.h"
 
 #include <cstdlib>
+#include <random>
 
 namespace tsdsr::bench {
 namespace {
@@ -31,8 +32,10 @@ Result<std::unique_ptr<LoadDriver>> LoadDriver::Start(const LoadOptions& options
     clients.push_back(std::move(http));
   }
   std::unique_ptr<LoadDriver> driver(new LoadDriver(options));
-  for (auto& http : clients) {
-    driver->threads_.emplace_back([d = driver.get(), h = std::move(http)]() mutable { d->Drive(std::move(h)); });
+  for (size_t i = 0; i < clients.size(); ++i) {
+    driver->threads_.emplace_back([d = driver.get(), h = std::move(clients[i]), i]() mutable {
+      d->Drive(std::move(h), static_cast<unsigned>(i));
+    });
   }
   return driver;
 }
@@ -61,10 +64,15 @@ void LoadDriver::RecordError(const std::string& error) {
   if (first_error_.empty()) first_error_ = error;
 }
 
-void LoadDriver::Drive(std::unique_ptr<client::HttpClient> http) {
+void LoadDriver::Drive(std::unique_ptr<client::HttpClient> http, unsigned seed) {
   const std::vector<client::FilePart> parts = {{"file", "bench.png", "image/png", options_.image}};
+  std::mt19937 random(seed);
+  std::uniform_real_distribution<double> think(0, static_cast<double>(options_.think_max.count()));
   std::vector<Sample> samples;
   while (!stopping_.load()) {
+    if (options_.think_max.count() > 0) {
+      std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(think(random)));
+    }
     const Clock::time_point start = Clock::now();
     auto response = http->PostMultipart(options_.path, parts);
     Sample sample;

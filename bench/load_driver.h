@@ -29,10 +29,13 @@ struct Sample {
 };
 
 struct LoadOptions {
-  std::string base_url;      // "http://127.0.0.1:PORT"
-  std::string path;          // path and query, e.g. "/upscale?upscale=2&process_size=64"
-  std::string image;         // encoded image sent as the multipart field "file"
-  int concurrency = 1;       // client threads = requests outstanding
+  std::string base_url;  // "http://127.0.0.1:PORT"
+  std::string path;      // path and query, e.g. "/upscale?upscale=2&process_size=64"
+  std::string image;     // encoded image sent as the multipart field "file"
+  int concurrency = 1;   // client threads = most requests outstanding
+  // Each thread pauses a random time in [0, think_max) before each request, so that requests arrive at
+  // independent times instead of in lockstep (a closed loop over equal job times keeps them in step).
+  std::chrono::milliseconds think_max{0};
   std::chrono::milliseconds timeout{60000};  // per request
 };
 
@@ -54,8 +57,8 @@ class LoadDriver {
 
  private:
   explicit LoadDriver(LoadOptions options) : options_(std::move(options)) {}
-  // One client thread's loop; its HttpClient is its own.
-  void Drive(std::unique_ptr<client::HttpClient> http);
+  // One client thread's loop; its HttpClient is its own, `seed` seeds its think times.
+  void Drive(std::unique_ptr<client::HttpClient> http, unsigned seed);
   void RecordError(const std::string& error);
 
   const LoadOptions options_;  // read by every thread, written by none

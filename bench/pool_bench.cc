@@ -27,16 +27,19 @@ namespace {
 struct BenchOptions {
   std::vector<int> workers = {1, 2, 4, 8, 16};  // pool sizes to measure
   int ms = 100;                                 // simulated model time per tile (= per job here)
-  double seconds = 10;                          // measuring window of each phase
+  double seconds = 10;                          // measuring window of the throughput phase
+  double latency_seconds = 30;                  // measuring window of the latency phase (p99 needs samples)
   double warmup_seconds = 2;                    // load before each window that is not measured
   int concurrency = 2;                          // throughput phase: outstanding = concurrency × slots
+  int think_ms = -1;                            // latency phase: random pause before each request, up to
+                                                // this; -1 = ms, 0 = none (requests then stay in lockstep)
   int image_size = 32;                          // edge of the square PNG sent
   int process_size = 64;                        // ≥ image_size: one tile per job
   int scale = 2;
-  std::string json;                             // also write the results here
-  std::string samples;                          // also write every measured request here (CSV)
-  std::string dispatcher;                       // default: tsdsr-dispatcher beside this program
-  std::vector<std::string> dispatcher_flags;    // extra dispatcher flags, e.g. --http-threads=8
+  std::string json;                           // also write the results here
+  std::string samples;                        // also write every measured request here (CSV)
+  std::string dispatcher;                     // default: tsdsr-dispatcher beside this program
+  std::vector<std::string> dispatcher_flags;  // extra dispatcher flags, e.g. --http-threads=8
 };
 
 std::string ProgramDir() {
@@ -50,15 +53,20 @@ CliOutcome ParseOptions(int argc, char** argv, BenchOptions* o) {
   app.add_option("--ms", o->ms, "Simulated model time per job, ms (simulated:MS)")
       ->capture_default_str()
       ->check(CLI::Range(1, 600000));
-  app.add_option("--seconds", o->seconds, "Measuring window of each phase, s")->capture_default_str();
-  app.add_option("--warmup-seconds", o->warmup_seconds, "Unmeasured load before each window, s")
+  app.add_option("--seconds", o->seconds, "Measuring window of the throughput phase, s")->capture_default_str();
+  app.add_option("--latency-seconds", o->latency_seconds, "Measuring window of the latency phase, s")
       ->capture_default_str();
+  app.add_option("--warmup-seconds", o->warmup_seconds, "Unmeasured load before each window, s")->capture_default_str();
   app.add_option("--concurrency", o->concurrency, "Requests outstanding per worker slot in the throughput phase")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  app.add_option("--think-ms", o->think_ms,
+                 "Latency phase: each client pauses a random time up to this before each request, so requests "
+                 "arrive independently (-1: --ms; 0: no pause, requests in lockstep)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 600000));
   app.add_option("--image-size", o->image_size, "Edge of the square PNG sent, px")->capture_default_str();
-  app.add_option("--process-size", o->process_size, "process_size of each request (tile edge)")
-      ->capture_default_str();
+  app.add_option("--process-size", o->process_size, "process_size of each request (tile edge)")->capture_default_str();
   app.add_option("--scale", o->scale, "upscale of each request")->capture_default_str();
   app.add_option("--json", o->json, "Also write the results as JSON to this file");
   app.add_option("--samples", o->samples,
@@ -75,11 +83,13 @@ CliOutcome ParseOptions(int argc, char** argv, BenchOptions* o) {
 
 Status Validate(const BenchOptions& o) {
   for (int n : o.workers) {
-    if (n < 1 || n > 256) return Status::InvalidArgument("--workers: each size must be in 1..256, got " + std::to_string(n));
+    if (n < 1 || n > 256) {
+      return Status::InvalidArgument("--workers: each size must be in 1..256, got " + std::to_string(n));
+    }
   }
   if (o.workers.empty()) return Status::InvalidArgument("--workers: give at least one pool size");
-  if (o.seconds <= 0 || o.warmup_seconds < 0) {
-    return Status::InvalidArgument("--seconds must be > 0 and --warmup-seconds ≥ 0");
+  if (o.seconds <= 0 || o.latency_seconds <= 0 || o.warmup_seconds < 0) {
+    return Status::InvalidArgument("--seconds and --latency-seconds must be > 0, --warmup-seconds ≥ 0");
   }
   if (o.image_size < 1 || o.image_size > 4096) return Status::InvalidArgument("--image-size must be in 1..4096");
   if (access(o.dispatcher.c_str(), X_OK) != 0) {
@@ -109,7 +119,7 @@ Status AppendSamples(const BenchOptions& o, int workers, const char* phase, cons
   for (const Sample& s : samples) {
     if (s.end < from || s.end >= to) continue;
     char row[160];
-    std::snprintf(row, sizeof(row), "%d,%s,%.6f,%.3f,%.0f,%.0f,%d\n", workers, phase,
+    std::snprintf(row, sizeof(row), "%d,%s,%.6f,%.3f,%.3f,%.3f,%d\n", workers, phase,
                   std::chrono::duration<double>(s.end - from).count(), s.latency_ms, s.compute_ms, s.queue_ms,
                   s.ok ? 1 : 0);
     file << row;
@@ -118,22 +128,24 @@ Status AppendSamples(const BenchOptions& o, int workers, const char* phase, cons
   return Status::Ok();
 }
 
-// Runs `load` for the warm-up, then measures for o.seconds; the throughput phase also records the CPU used in
-// the window into point->cpu. Returns the window's summary; keeps the first error in point->first_error.
+// Runs `load` for the warm-up, then measures for o.seconds (throughput) or o.latency_seconds (latency); the
+// summary includes the CPU used in the window. Keeps the first error in point->first_error.
 Result<PhaseSummary> RunPhase(const BenchOptions& o, const LoadOptions& load, int dispatcher_pid, bool throughput,
                               PointResult* point) {
   TSDSR_ASSIGN_OR_RETURN(auto driver, LoadDriver::Start(load));
   std::this_thread::sleep_for(Seconds(o.warmup_seconds));
   const Clock::time_point from = Clock::now();
   const CpuSeconds cpu_before = ReadCpu(dispatcher_pid);
-  std::this_thread::sleep_for(Seconds(o.seconds));
+  std::this_thread::sleep_for(Seconds(throughput ? o.seconds : o.latency_seconds));
   const Clock::time_point to = Clock::now();
-  if (throughput) point->cpu = ReadCpu(dispatcher_pid) - cpu_before;
+  const CpuSeconds cpu = ReadCpu(dispatcher_pid) - cpu_before;
   std::vector<Sample> samples = driver->Stop();
   if (point->first_error.empty()) point->first_error = driver->first_error();
   const char* phase = throughput ? "throughput" : "latency";
   TSDSR_RETURN_IF_ERROR(AppendSamples(o, point->workers, phase, samples, from, to));
-  return Summarise(samples, from, to);
+  PhaseSummary summary = Summarise(samples, from, to);
+  summary.cpu = cpu;
+  return summary;
 }
 
 // Total job slots of the pool, from /info; 2 per worker (the worker's default) when /info does not say.
@@ -175,6 +187,7 @@ Result<PointResult> RunPoint(const BenchOptions& o, int workers, const std::stri
   const int pid = (*process)->pid();
   TSDSR_ASSIGN_OR_RETURN(point.throughput, RunPhase(o, load, pid, /*throughput=*/true, &point));
   load.concurrency = point.latency_outstanding = workers;
+  load.think_max = std::chrono::milliseconds(o.think_ms < 0 ? o.ms : o.think_ms);
   TSDSR_ASSIGN_OR_RETURN(point.latency, RunPhase(o, load, pid, /*throughput=*/false, &point));
   point.dispatcher_exit = (*process)->Terminate(std::chrono::seconds(30));
   return point;
@@ -183,6 +196,8 @@ Result<PointResult> RunPoint(const BenchOptions& o, int workers, const std::stri
 Status WriteJson(const BenchOptions& o, const std::vector<PointResult>& points) {
   nlohmann::json out = {{"ms", o.ms},
                         {"seconds", o.seconds},
+                        {"latency_seconds", o.latency_seconds},
+                        {"think_ms", o.think_ms < 0 ? o.ms : o.think_ms},
                         {"warmup_seconds", o.warmup_seconds},
                         {"concurrency", o.concurrency},
                         {"image_size", o.image_size},
@@ -213,10 +228,10 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "%d worker(s): %s\n", workers, point.status().ToString().c_str());
       return 1;
     }
-    std::fprintf(stderr, "%d worker(s): %.1f jobs/s (%.3f of ideal), added p99 %.2f ms; dispatcher %s%s%s\n",
-                 workers, point->jobs_per_s(), point->fraction_of_ideal(), Percentile(point->latency.added, 99),
-                 point->dispatcher_exit.c_str(), point->first_error.empty() ? "" : "; first error: ",
-                 point->first_error.c_str());
+    std::fprintf(stderr, "%d worker(s): %.1f jobs/s (%.3f of ideal), added p99 %.2f ms; dispatcher %s%s%s\n", workers,
+                 point->jobs_per_s(), point->fraction_of_ideal(), Percentile(point->latency.added, 99),
+                 point->dispatcher_exit.c_str(),
+                 point->first_error.empty() ? "" : "; first error: ", point->first_error.c_str());
     points.push_back(std::move(*point));
   }
   std::printf("%s", MarkdownTable(points).c_str());

@@ -17,6 +17,15 @@ std::string CpuPercent(double cpu_s, double seconds) {
   return seconds > 0 ? Format("%.0f%%", 100 * cpu_s / seconds) : "-";
 }
 
+nlohmann::json CpuJson(const CpuSeconds& cpu, double seconds) {
+  auto percent = [seconds](double cpu_s) { return seconds > 0 ? 100 * cpu_s / seconds : 0; };
+  return {{"dispatcher", percent(cpu.dispatcher)},
+          {"workers", percent(cpu.workers)},
+          {"client", percent(cpu.client)},
+          {"others", percent(cpu.others())},
+          {"steal", percent(cpu.steal)}};
+}
+
 nlohmann::json PhaseJson(const PhaseSummary& phase) {
   return {{"seconds", phase.seconds},
           {"ok", phase.ok},
@@ -26,7 +35,8 @@ nlohmann::json PhaseJson(const PhaseSummary& phase) {
            {{"p50", Percentile(phase.added, 50)},
             {"p99", Percentile(phase.added, 99)},
             {"max", Percentile(phase.added, 100)}}},
-          {"queue_ms", {{"p50", Percentile(phase.queue, 50)}, {"p99", Percentile(phase.queue, 99)}}}};
+          {"queue_ms", {{"p50", Percentile(phase.queue, 50)}, {"p99", Percentile(phase.queue, 99)}}},
+          {"cpu_percent_of_one_core", CpuJson(phase.cpu, phase.seconds)}};
 }
 
 }  // namespace
@@ -58,17 +68,20 @@ double Percentile(std::vector<double> values, double p) {
 
 std::string MarkdownTable(const std::vector<PointResult>& points) {
   std::string table =
-      "| workers | outstanding | jobs/s | ideal jobs/s | of ideal | added p50 ms | added p99 ms "
-      "| CPU dispatcher | CPU workers | CPU client | CPU others | errors |\n"
-      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+      "| workers | outstanding | jobs/s | ideal jobs/s | of ideal | CPU dispatcher | CPU workers | CPU client "
+      "| latency jobs | added p50 ms | added p99 ms | CPU others | errors |\n"
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const PointResult& p : points) {
+    const CpuSeconds& cpu = p.throughput.cpu;
     const double s = p.throughput.seconds;
     table += "| " + std::to_string(p.workers) + " | " + std::to_string(p.outstanding) + " | " +
              Format("%.1f", p.jobs_per_s()) + " | " + Format("%.1f", p.ideal_jobs_per_s()) + " | " +
-             Format("%.3f", p.fraction_of_ideal()) + " | " + Format("%.2f", Percentile(p.latency.added, 50)) +
-             " | " + Format("%.2f", Percentile(p.latency.added, 99)) + " | " + CpuPercent(p.cpu.dispatcher, s) +
-             " | " + CpuPercent(p.cpu.workers, s) + " | " + CpuPercent(p.cpu.client, s) + " | " +
-             CpuPercent(p.cpu.others(), s) + " | " + std::to_string(p.throughput.errors + p.latency.errors) + " |\n";
+             Format("%.3f", p.fraction_of_ideal()) + " | " + CpuPercent(cpu.dispatcher, s) + " | " +
+             CpuPercent(cpu.workers, s) + " | " + CpuPercent(cpu.client, s) + " | " + std::to_string(p.latency.ok) +
+             " | " + Format("%.2f", Percentile(p.latency.added, 50)) + " | " +
+             Format("%.2f", Percentile(p.latency.added, 99)) + " | " + CpuPercent(cpu.others(), s) + " / " +
+             CpuPercent(p.latency.cpu.others(), p.latency.seconds) + " | " +
+             std::to_string(p.throughput.errors + p.latency.errors) + " |\n";
   }
   return table;
 }
@@ -76,7 +89,6 @@ std::string MarkdownTable(const std::vector<PointResult>& points) {
 nlohmann::json ToJson(const std::vector<PointResult>& points) {
   nlohmann::json out = nlohmann::json::array();
   for (const PointResult& p : points) {
-    const double s = p.throughput.seconds;
     out.push_back({{"workers", p.workers},
                    {"slots", p.slots},
                    {"ms_per_job", p.ms_per_job},
@@ -85,12 +97,6 @@ nlohmann::json ToJson(const std::vector<PointResult>& points) {
                    {"ideal_jobs_per_s", p.ideal_jobs_per_s()},
                    {"fraction_of_ideal", p.fraction_of_ideal()},
                    {"throughput_phase", PhaseJson(p.throughput)},
-                   {"cpu_percent_of_one_core",
-                    {{"dispatcher", s > 0 ? 100 * p.cpu.dispatcher / s : 0},
-                     {"workers", s > 0 ? 100 * p.cpu.workers / s : 0},
-                     {"client", s > 0 ? 100 * p.cpu.client / s : 0},
-                     {"others", s > 0 ? 100 * p.cpu.others() / s : 0},
-                     {"steal", s > 0 ? 100 * p.cpu.steal / s : 0}}},
                    {"latency_outstanding", p.latency_outstanding},
                    {"latency_phase", PhaseJson(p.latency)},
                    {"first_error", p.first_error},

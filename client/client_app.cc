@@ -61,6 +61,7 @@ int ReportHttpError(const HttpResponse& response, std::ostream& err) {
   err << "error: server answered " << response.status << ": " << ErrorMessageOf(response);
   std::string retry_after = response.Header("retry-after");
   if (!retry_after.empty()) err << " (retry after " << retry_after << " s)";
+  if (response.status == 401) err << " (give the server's key with --api-key or TSDSR_API_KEY)";
   err << "\n";
   return response.status >= 400 && response.status < 500 ? kExitClientError : kExitServerError;
 }
@@ -197,6 +198,7 @@ int ClientMain(int argc, const char* const argv[], std::ostream& out, std::ostre
       err << "error: " << http.status().message() << "\n";
       return kExitUsage;
     }
+    if (!options.api_key.empty()) (*http)->SetDefaultHeader("Authorization", "Bearer " + options.api_key);
     return RunClient(options, **http, out, err);
   } catch (const std::exception& e) {  // e.g. std::bad_alloc for an input larger than memory
     err << "error: " << e.what() << "\n";

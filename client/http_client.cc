@@ -1,5 +1,6 @@
 #include "client/http_client.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -144,13 +145,20 @@ Status HttpClient::TransportError(int curl_code, long os_errno, const char* deta
 
 namespace {
 
-// Request headers as a curl list; `Expect: 100-continue` is switched off unless the caller sets Expect.
-std::unique_ptr<curl_slist, SlistDeleter> BuildHeaders(const HttpRequest& request) {
+// Request headers as a curl list: the request's own, then the defaults it does not set. `Expect: 100-continue`
+// is switched off unless the caller sets Expect.
+std::unique_ptr<curl_slist, SlistDeleter> BuildHeaders(
+    const HttpRequest& request, const std::vector<std::pair<std::string, std::string>>& defaults) {
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   bool has_expect = false;
   for (const auto& [name, value] : request.headers) {
     has_expect = has_expect || Lower(name) == "expect";
     headers.reset(curl_slist_append(headers.release(), (name + ": " + value).c_str()));
+  }
+  for (const auto& [name, value] : defaults) {
+    const bool overridden = std::any_of(request.headers.begin(), request.headers.end(),
+                                        [&](const auto& header) { return Lower(header.first) == Lower(name); });
+    if (!overridden) headers.reset(curl_slist_append(headers.release(), (name + ": " + value).c_str()));
   }
   if (!has_expect) headers.reset(curl_slist_append(headers.release(), "Expect:"));
   return headers;
@@ -197,7 +205,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
-  std::unique_ptr<curl_slist, SlistDeleter> headers = BuildHeaders(request);
+  std::unique_ptr<curl_slist, SlistDeleter> headers = BuildHeaders(request, default_headers_);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   std::unique_ptr<curl_mime, MimeDeleter> mime;
   SetMethodAndBody(curl, request, &mime);
@@ -209,6 +217,16 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   curl_easy_reset(curl);  // drops the pointers to this function's locals (buffers, headers, mime)
   if (rc != CURLE_OK) return TransportError(rc, os_errno, error);
   return response;
+}
+
+void HttpClient::SetDefaultHeader(const std::string& name, const std::string& value) {
+  for (auto& [known, old_value] : default_headers_) {
+    if (Lower(known) == Lower(name)) {
+      old_value = value;
+      return;
+    }
+  }
+  default_headers_.emplace_back(name, value);
 }
 
 Result<HttpResponse> HttpClient::Get(std::string_view path) {

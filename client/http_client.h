@@ -67,6 +67,10 @@ class HttpClient {
   // POST a multipart/form-data body made of `parts`. Errors as Send.
   Result<HttpResponse> PostMultipart(std::string_view path, const std::vector<FilePart>& parts);
 
+  // Sends `name: value` with every later request that does not set `name` itself (e.g. Authorization).
+  // Setting a name again replaces its value.
+  void SetDefaultHeader(const std::string& name, const std::string& value);
+
   // Changes the per-request timeout for later requests (zero: no limit).
   void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
   std::chrono::milliseconds timeout() const { return timeout_; }
@@ -84,6 +88,7 @@ class HttpClient {
   std::string base_url_;
   std::string host_port_;
   std::chrono::milliseconds timeout_;
+  std::vector<std::pair<std::string, std::string>> default_headers_;
   std::unique_ptr<Handle> handle_;  // owns the CURL easy handle
 };
 

@@ -133,6 +133,23 @@ TEST(HttpClientTest, PostRawDeleteAndSend) {
   EXPECT_EQ(requests[2].body, "payload");
 }
 
+TEST(HttpClientTest, DefaultHeadersGoWithEveryRequestUnlessOverridden) {
+  TestingHttpServer server([](const RecordedRequest&) { return Ok(""); });
+  auto client = ClientFor(server);
+  client->SetDefaultHeader("Authorization", "Bearer old");
+  client->SetDefaultHeader("authorization", "Bearer key");  // replaces, whatever the case
+  ASSERT_TRUE(client->Get("/info").ok());
+  ASSERT_TRUE(client->PostMultipart("/upscale", {{"file", "a.png", "image/png", "x"}}).ok());
+  HttpRequest own;
+  own.headers = {{"AUTHORIZATION", "Bearer mine"}};
+  ASSERT_TRUE(client->Send(own).ok());
+  std::vector<RecordedRequest> requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].headers.at("authorization"), "Bearer key");
+  EXPECT_EQ(requests[1].headers.at("authorization"), "Bearer key");
+  EXPECT_EQ(requests[2].headers.at("authorization"), "Bearer mine") << "the request's own header wins, once";
+}
+
 TEST(HttpClientTest, HttpErrorsAreResponsesNotErrors) {
   TestingHttpServer server([](const RecordedRequest&) {
     CannedResponse response;

@@ -51,6 +51,8 @@ void AddOptions(CLI::App* app, ClientOptions* o) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app->add_flag("--verbose", o->verbose, "Also print the worker and the timings");
+  app->add_option("--api-key", o->api_key, "The server's API key (sent as 'Authorization: Bearer KEY')")
+      ->envname("TSDSR_API_KEY");
 }
 
 }  // namespace

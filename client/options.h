@@ -29,6 +29,7 @@ struct ClientOptions {
   std::string format;             // --format png|jpeg|webp; empty: the server's default (png)
   double timeout_s = 300;         // --timeout: seconds to wait for each request; 0 = no limit
   bool verbose = false;           // --verbose: also print worker and timings
+  std::string api_key;            // --api-key, else TSDSR_API_KEY: sent as `Authorization: Bearer KEY`
 };
 
 // What parsing the command line decided.

@@ -1,5 +1,6 @@
 #include "client/options.h"
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,16 @@ TEST(OptionsTest, ValidateChecksActionsAndRanges) {
             "--format: unsupported output format 'gif' (use png, jpeg or webp)");
   EXPECT_EQ(error_of({"--stats"}), "");
   EXPECT_EQ(error_of({"-i", "a.png", "--format", "JPG"}), "");
+}
+
+TEST(OptionsTest, ApiKeyFromTheFlagOrTheEnvironment) {
+  ::unsetenv("TSDSR_API_KEY");
+  EXPECT_EQ(Parse({"--health"}).options.api_key, "");
+  EXPECT_EQ(Parse({"--health", "--api-key", "flag-key"}).options.api_key, "flag-key");
+  ::setenv("TSDSR_API_KEY", "env-key", 1);
+  EXPECT_EQ(Parse({"--health"}).options.api_key, "env-key");
+  EXPECT_EQ(Parse({"--health", "--api-key", "flag-key"}).options.api_key, "flag-key") << "the flag wins";
+  ::unsetenv("TSDSR_API_KEY");
 }
 
 TEST(OptionsTest, DefaultOutputPath) {

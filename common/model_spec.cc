@@ -11,11 +11,12 @@ struct Kind {
 };
 
 // Kinds the worker can build. A kind is listed here only once its worker code exists.
-constexpr std::array<Kind, 3> kKinds = {{{"bicubic", false}, {"lanczos", false}, {"simulated", true}}};
+constexpr std::array<Kind, 4> kKinds = {
+    {{"bicubic", false}, {"lanczos", false}, {"builtin", true}, {"simulated", true}}};
 
 }  // namespace
 
-std::string_view ModelSpecForms() { return "bicubic, lanczos, simulated:MS"; }
+std::string_view ModelSpecForms() { return "bicubic, lanczos, builtin:NAME, simulated:MS"; }
 
 Result<ModelSpec> ParseModelSpec(std::string_view spec) {
   ModelSpec parsed;

@@ -10,7 +10,7 @@ struct CodeName {
   std::string_view name;
 };
 
-constexpr std::array<CodeName, 12> kCodeNames = {{
+constexpr std::array<CodeName, 13> kCodeNames = {{
     {StatusCode::kOk, "ok"},
     {StatusCode::kInvalidArgument, "invalid_argument"},
     {StatusCode::kNotFound, "not_found"},
@@ -22,6 +22,7 @@ constexpr std::array<CodeName, 12> kCodeNames = {{
     {StatusCode::kResourceExhausted, "resource_exhausted"},
     {StatusCode::kFailedPrecondition, "failed_precondition"},
     {StatusCode::kAborted, "aborted"},
+    {StatusCode::kUnauthenticated, "unauthenticated"},
     {StatusCode::kInternal, "internal"},
 }};
 

@@ -24,6 +24,7 @@ enum class StatusCode {
   kResourceExhausted,   // out of memory on a device
   kFailedPrecondition,  // e.g. a model that failed to load
   kAborted,             // 502: the job was lost with its worker too many times
+  kUnauthenticated,     // 401: a missing or wrong API key
   kInternal,            // 500: a real fault
 };
 
@@ -43,6 +44,7 @@ class Status {
   static Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
   static Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
   static Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
+  static Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }

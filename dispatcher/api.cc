@@ -17,26 +17,6 @@ using Pistache::Rest::Request;
 
 constexpr std::string_view kUpscale = "/upscale";
 
-// A response header with a name chosen at run time. Pistache 0.0.5 writes only typed headers into
-// responses (raw ones are dropped), and its CUSTOM_HEADER macro cannot spell names with dashes.
-class TextHeader : public Pistache::Http::Header::Header {
- public:
-  TextHeader(std::string name, std::string value) : name_(std::move(name)), value_(std::move(value)) {}
-  const char* name() const override { return name_.c_str(); }
-  void write(std::ostream& stream) const override { stream << value_; }
-#ifdef SAFE_HEADER_CAST
-  uint64_t hash() const override { return Pistache::Http::Header::detail::hash(name_.c_str()); }
-#endif
-
- private:
-  std::string name_;
-  std::string value_;
-};
-
-void AddHeader(ResponseWriter& response, const std::string& name, const std::string& value) {
-  response.headers().add(std::make_shared<TextHeader>(name, value));
-}
-
 std::string Millis(double ms) { return std::to_string(std::llround(ms)); }
 
 std::string ContentTypeHeader(const Request& request) {

@@ -54,6 +54,11 @@ Result<std::unique_ptr<Broker>> Broker::Create(BrokerOptions options, zmq::conte
   std::unique_ptr<Broker> broker(new Broker(std::move(options), context, metrics));
   try {
     ConfigureSocket(broker->router_, kLingerMs, /*router=*/true);
+    if (!broker->options_.curve_secret_key.empty()) {  // workers then pass the context's ZAP handler
+      broker->router_.set(zmq::sockopt::curve_server, 1);
+      broker->router_.set(zmq::sockopt::curve_secretkey, broker->options_.curve_secret_key);
+      broker->router_.set(zmq::sockopt::zap_domain, "tsdsr-workers");
+    }
     broker->router_.bind(broker->options_.endpoint);
     broker->endpoint_ = broker->router_.get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {

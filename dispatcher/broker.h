@@ -28,6 +28,7 @@ struct BrokerOptions {
   SchedulerOptions scheduler;
   std::chrono::milliseconds heartbeat_interval{1000};
   int heartbeat_misses = 3;  // a worker silent for interval × misses is dropped
+  std::string curve_secret_key;  // Z85; when set, the ROUTER is a CURVE server (run a ZapAuthenticator first)
 };
 
 class Broker {

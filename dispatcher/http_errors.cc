@@ -1,11 +1,36 @@
 #include "dispatcher/http_errors.h"
 
 #include <array>
+#include <memory>
+#include <ostream>
 #include <string>
 
 #include "dispatcher/http_server.h"
 
 namespace tsdsr::dispatcher {
+
+namespace {
+
+class TextHeader : public Pistache::Http::Header::Header {
+ public:
+  TextHeader(std::string name, std::string value) : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& stream) const override { stream << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override { return Pistache::Http::Header::detail::hash(name_.c_str()); }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+}  // namespace
+
+void AddHeader(Pistache::Http::ResponseWriter& w, std::string name, std::string value) {
+  w.headers().add(std::make_shared<TextHeader>(std::move(name), std::move(value)));
+}
+
 namespace {
 
 using Pistache::Http::Code;
@@ -16,9 +41,10 @@ struct CodeMapping {
 };
 
 // The one table. The first row with a given HTTP code is the one StatusCodeForHttp returns.
-constexpr std::array<CodeMapping, 11> kCodeTable = {{
+constexpr std::array<CodeMapping, 12> kCodeTable = {{
     {StatusCode::kOk, Code::Ok},
     {StatusCode::kInvalidArgument, Code::Bad_Request},
+    {StatusCode::kUnauthenticated, Code::Unauthorized},
     {StatusCode::kNotFound, Code::Not_Found},
     {StatusCode::kTooLarge, Code::Request_Entity_Too_Large},
     {StatusCode::kUnsupportedType, Code::Unsupported_Media_Type},

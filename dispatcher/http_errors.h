@@ -10,8 +10,9 @@
 
 namespace tsdsr::dispatcher {
 
-// The HTTP status for `code`: InvalidArgument 400, NotFound 404, TooLarge 413, UnsupportedType 415,
-// Unavailable/ResourceExhausted/FailedPrecondition 503, DeadlineExceeded 504, Cancelled 499, Internal 500, Ok 200.
+// The HTTP status for `code`: InvalidArgument 400, Unauthenticated 401, NotFound 404, TooLarge 413,
+// UnsupportedType 415, Unavailable/ResourceExhausted/FailedPrecondition 503, DeadlineExceeded 504, Cancelled 499,
+// Internal 500, Ok 200.
 Pistache::Http::Code HttpCodeFor(StatusCode code);
 
 // The StatusCode whose HTTP status is `http_code` (the inverse of HttpCodeFor; 503 gives Unavailable); other
@@ -27,5 +28,9 @@ void SendJson(Pistache::Http::ResponseWriter& w, Pistache::Http::Code code, cons
 
 // Sends ErrorBody(status) with HttpCodeFor(status.code()) through SendJson. `status` must not be OK.
 void SendError(Pistache::Http::ResponseWriter& w, const Status& status);
+
+// Adds a response header with any name (e.g. "Retry-After", "X-Output-Size"). Pistache 0.0.5 writes only typed
+// headers into responses (raw ones are dropped) and its CUSTOM_HEADER macro cannot spell names with dashes.
+void AddHeader(Pistache::Http::ResponseWriter& w, std::string name, std::string value);
 
 }  // namespace tsdsr::dispatcher

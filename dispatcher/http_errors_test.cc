@@ -10,6 +10,7 @@ using Pistache::Http::Code;
 TEST(HttpErrorsTest, EveryStatusCodeHasItsHttpStatus) {
   EXPECT_EQ(HttpCodeFor(StatusCode::kOk), Code::Ok);
   EXPECT_EQ(HttpCodeFor(StatusCode::kInvalidArgument), Code::Bad_Request);
+  EXPECT_EQ(HttpCodeFor(StatusCode::kUnauthenticated), Code::Unauthorized);
   EXPECT_EQ(HttpCodeFor(StatusCode::kNotFound), Code::Not_Found);
   EXPECT_EQ(HttpCodeFor(StatusCode::kTooLarge), Code::Request_Entity_Too_Large);
   EXPECT_EQ(HttpCodeFor(StatusCode::kUnsupportedType), Code::Unsupported_Media_Type);
@@ -34,8 +35,9 @@ TEST(HttpErrorsTest, HttpStatusBackToStatusCode) {
   EXPECT_EQ(StatusCodeForHttp(502), StatusCode::kInternal);
   // Round trip for every code whose HTTP status is its own.
   for (StatusCode code :
-       {StatusCode::kInvalidArgument, StatusCode::kNotFound, StatusCode::kTooLarge, StatusCode::kUnsupportedType,
-        StatusCode::kUnavailable, StatusCode::kDeadlineExceeded, StatusCode::kCancelled, StatusCode::kInternal}) {
+       {StatusCode::kInvalidArgument, StatusCode::kUnauthenticated, StatusCode::kNotFound, StatusCode::kTooLarge,
+        StatusCode::kUnsupportedType, StatusCode::kUnavailable, StatusCode::kDeadlineExceeded, StatusCode::kCancelled,
+        StatusCode::kInternal}) {
     EXPECT_EQ(StatusCodeForHttp(static_cast<int>(HttpCodeFor(code))), code) << StatusCodeName(code);
   }
 }

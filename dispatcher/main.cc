@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/curve_keys.h"
 #include "common/logging.h"
 #include "dispatcher/options.h"
 #include "dispatcher/service.h"
@@ -64,14 +65,34 @@ bool Drain(tsdsr::dispatcher::DispatcherService& service, std::chrono::milliseco
   return true;
 }
 
+// --gen-keys DIR: writes the key folder and says what goes where.
+int GenerateKeys(const std::string& dir) {
+  if (tsdsr::Status written = tsdsr::GenerateKeyDirectory(dir); !written.ok()) {
+    std::fprintf(stderr, "error: %s\n", written.message().c_str());
+    return 1;
+  }
+  const std::string text =
+      "wrote CURVE keys to " + dir + ":\n"
+      "  dispatcher.key (secret: stays on the dispatcher's machine), dispatcher.pub\n"
+      "  worker.key (secret), worker.pub, and authorized_workers/worker.pub (the workers the dispatcher accepts)\n"
+      "dispatcher: tsdsr-dispatcher --worker-endpoint tcp://0.0.0.0:5555 --curve-dir " + dir + "\n"
+      "worker:     copy worker.key, worker.pub and dispatcher.pub into a folder on its machine, then\n"
+      "            tsdsr-worker --connect tcp://DISPATCHER:5555 --curve-dir FOLDER\n";
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace tsdsr::dispatcher;  // NOLINT(google-build-using-namespace): main only
   DispatcherCommandLine line = ParseDispatcherCommandLine(tsdsr::ArgsOf(argc, argv));
-  if (auto exit_code = tsdsr::FinishCommandLine(line.outcome, [&] { return ValidateDispatcherOptions(line.options); })) {
+  const bool gen_keys = !line.options.gen_keys.empty();
+  if (auto exit_code = tsdsr::FinishCommandLine(
+          line.outcome, [&] { return gen_keys ? tsdsr::Status::Ok() : ValidateDispatcherOptions(line.options); })) {
     return *exit_code;
   }
+  if (gen_keys) return GenerateKeys(line.options.gen_keys);
   tsdsr::InitLogging("dispatcher", line.options.log_level);
   sigset_t stop_signals = BlockStopSignals();
 

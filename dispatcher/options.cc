@@ -6,6 +6,7 @@
 
 #include "common/logging.h"
 #include "common/model_spec.h"
+#include "dispatcher/worker_security.h"
 
 namespace tsdsr::dispatcher {
 namespace {
@@ -24,6 +25,8 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
       ->capture_default_str();
   app.add_option("--model", o.model, "Model spec for local workers")->capture_default_str();
   app.add_option("--device", o.device, "Devices of local workers: auto, cpu or cuda")->capture_default_str();
+  app.add_option("--models-dir", o.models_dir, "Local workers' --models-dir: where builtin:NAME models are "
+                 "(default: theirs, $TSDSR_MODELS_DIR or <repo>/models)");
   app.add_option("--worker-endpoint", o.worker_endpoint, "ZeroMQ address workers connect to (tcp:// or ipc://)")
       ->capture_default_str();
   app.add_option("--worker-binary", o.worker_binary, "tsdsr-worker to start (default: beside this program)");
@@ -40,7 +43,26 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
   app.add_option("--heartbeat-misses", o.heartbeat_misses, "Missed heartbeats before a worker is dropped")
       ->capture_default_str();
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
+  app.add_option("--api-key", o.api_key, "Require 'Authorization: Bearer KEY' on every endpoint but the health "
+                 "probes and /metrics (16+ printable characters)")->envname("TSDSR_API_KEY");
+  app.add_option("--curve-dir", o.curve_dir, "CURVE keys of the worker endpoint: DIR/dispatcher.key, and the "
+                 "workers to accept in DIR/authorized_workers/*.pub");
+  app.add_flag("--insecure-workers", o.insecure_workers, "Accept workers without keys on an endpoint other "
+               "machines can reach (anyone reaching it can take jobs)");
+  app.add_option("--gen-keys", o.gen_keys, "Write a dispatcher and a worker key pair into DIR, then exit");
   app.set_config("--config", "", "TOML/INI file with the same keys as the long flags (e.g. process-size = 128)");
+}
+
+// Empty (no key), or a key strong enough to guard the API that can travel in a header.
+Status ValidateApiKey(const std::string& key) {
+  if (key.empty()) return Status::Ok();
+  constexpr size_t kMinKeySize = 16;
+  const bool printable = std::all_of(key.begin(), key.end(), [](char c) { return c > ' ' && c < 0x7f; });
+  if (key.size() < kMinKeySize || !printable) {
+    return Status::InvalidArgument("--api-key (or TSDSR_API_KEY) must be at least 16 printable ASCII characters "
+                                   "without spaces, e.g. from 'openssl rand -hex 32'");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -82,7 +104,8 @@ Status ValidateDispatcherOptions(const DispatcherOptions& o) {
   if (o.heartbeat_ms < 10 || o.heartbeat_ms > 600000) return OutOf("heartbeat-ms", "within 10..600000");
   if (o.heartbeat_misses < 1 || o.heartbeat_misses > 1000) return OutOf("heartbeat-misses", "within 1..1000");
   if (!IsLogLevel(o.log_level)) return OutOf("log-level", "trace, debug, info, warn, error or off");
-  return Status::Ok();
+  TSDSR_RETURN_IF_ERROR(ValidateApiKey(o.api_key));
+  return CheckWorkerEndpointSecurity(o.worker_endpoint, o.curve_dir, o.insecure_workers);
 }
 
 }  // namespace tsdsr::dispatcher

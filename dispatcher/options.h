@@ -19,6 +19,7 @@ struct DispatcherOptions {
   int workers = -1;                 // local worker processes; -1 = one per visible GPU, or 1 without GPUs
   std::string model = "bicubic";    // model spec handed to local workers
   std::string device = "auto";      // devices of local workers: auto, cpu, cuda
+  std::string models_dir;           // local workers' --models-dir (builtin:NAME); empty = the workers' default
   std::string worker_endpoint = "tcp://127.0.0.1:5555";  // ZeroMQ ROUTER bind address
   std::string worker_binary;        // default: tsdsr-worker beside this program
   int http_threads = 4;
@@ -31,6 +32,11 @@ struct DispatcherOptions {
   int heartbeat_ms = 1000;
   int heartbeat_misses = 3;
   std::string log_level = "info";
+  // Security (README, "Security"). The key is never logged.
+  std::string api_key;              // when set, requests need `Authorization: Bearer KEY` (env TSDSR_API_KEY)
+  std::string curve_dir;            // CURVE keys of the worker endpoint: dispatcher.key, authorized_workers/
+  bool insecure_workers = false;    // serve a worker endpoint other machines reach without keys
+  std::string gen_keys;             // write a fresh key folder here and exit
 };
 
 struct DispatcherCommandLine {
@@ -41,7 +47,8 @@ struct DispatcherCommandLine {
 // Parses flags and the optional --config file (TOML/INI, same keys as the long flags).
 DispatcherCommandLine ParseDispatcherCommandLine(const std::vector<std::string>& args);
 
-// Checks every value; InvalidArgument naming the option and what is allowed.
+// Checks every value; InvalidArgument naming the option and what is allowed. FailedPrecondition, saying how
+// to set keys up, for a worker endpoint other machines reach without --curve-dir or --insecure-workers.
 Status ValidateDispatcherOptions(const DispatcherOptions& options);
 
 // The accepted upscale factors of the service (a model may accept fewer).

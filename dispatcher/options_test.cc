@@ -1,6 +1,7 @@
 #include "dispatcher/options.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -68,6 +69,36 @@ TEST(DispatcherOptionsTest, ConfigFileUsesTheFlagNamesAndRefusesUnknownKeys) {
   EXPECT_TRUE(bad.outcome.exit);
   EXPECT_EQ(bad.outcome.exit_code, 2);
   std::remove(path.c_str());
+}
+
+TEST(DispatcherOptionsTest, ApiKeyComesFromTheFlagOrTheEnvironment) {
+  const std::string key = "0123456789abcdef0123";
+  ::unsetenv("TSDSR_API_KEY");
+  EXPECT_EQ(Parse({}).options.api_key, "");
+  EXPECT_EQ(Parse({"--api-key", key}).options.api_key, key);
+  ::setenv("TSDSR_API_KEY", "from-the-environment-1234", 1);
+  EXPECT_EQ(Parse({}).options.api_key, "from-the-environment-1234");
+  EXPECT_EQ(Parse({"--api-key", key}).options.api_key, key) << "the flag wins";
+  ::unsetenv("TSDSR_API_KEY");
+  EXPECT_TRUE(ValidateDispatcherOptions(Parse({"--api-key", key}).options).ok());
+  for (const char* weak : {"short", "has a space in it 0123", "tab\tinside-0123456789"}) {
+    Status refused = ValidateDispatcherOptions(Parse({"--api-key", weak}).options);
+    EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << weak;
+    EXPECT_EQ(refused.message().find(weak), std::string::npos) << "the key is never echoed";
+  }
+  EXPECT_EQ(Parse({"--help"}).outcome.output.find(key), std::string::npos);
+}
+
+TEST(DispatcherOptionsTest, AWorkerEndpointOthersReachNeedsKeysOrAWaiver) {
+  auto check = [](std::vector<std::string> args) { return ValidateDispatcherOptions(Parse(args).options); };
+  EXPECT_TRUE(check({"--worker-endpoint", "tcp://127.0.0.1:5555"}).ok());
+  EXPECT_TRUE(check({"--worker-endpoint", "ipc:///tmp/w.sock"}).ok());
+  Status refused = check({"--worker-endpoint", "tcp://0.0.0.0:5555"});
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("--gen-keys"), std::string::npos) << refused.message();
+  EXPECT_TRUE(check({"--worker-endpoint", "tcp://0.0.0.0:5555", "--curve-dir", "/etc/tsdsr/keys"}).ok());
+  EXPECT_TRUE(check({"--worker-endpoint", "tcp://*:5555", "--insecure-workers"}).ok());
+  EXPECT_FALSE(check({"--worker-endpoint", "tcp://*:5555", "--insecure-workers", "--curve-dir", "/k"}).ok());
 }
 
 }  // namespace

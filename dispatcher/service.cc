@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/curve_keys.h"
+#include "dispatcher/auth.h"
 #include "dispatcher/local_workers.h"
 
 namespace tsdsr::dispatcher {
@@ -35,7 +37,11 @@ HttpServerOptions HttpOptionsOf(const DispatcherOptions& o) {
 Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const DispatcherOptions& options,
                                                                     const std::string& program_dir) {
   std::unique_ptr<DispatcherService> service(new DispatcherService());
-  TSDSR_ASSIGN_OR_RETURN(service->broker_, Broker::Create(BrokerOptionsOf(options), service->context_, service->metrics_));
+  TSDSR_RETURN_IF_ERROR(service->SecureWorkerEndpoint(options));
+  BrokerOptions broker_options = BrokerOptionsOf(options);
+  if (service->curve_) broker_options.curve_secret_key = service->curve_->server_secret_key();
+  TSDSR_ASSIGN_OR_RETURN(service->broker_,
+                         Broker::Create(std::move(broker_options), service->context_, service->metrics_));
   spdlog::info("workers connect to {}", service->broker_->endpoint());
 
   ServiceInfo info;
@@ -54,10 +60,30 @@ Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const Dispat
   service->api_ = std::make_unique<Api>(info, defaults, *service->broker_, service->metrics_);
   service->router_ = std::make_shared<Pistache::Rest::Router>();
   service->api_->Register(*service->router_);
+  service->SecureApi(options);
   TSDSR_ASSIGN_OR_RETURN(service->http_, HttpServer::Create(HttpOptionsOf(options), service->router_));
   TSDSR_RETURN_IF_ERROR(service->http_->Start());
   spdlog::info("listening on http://{}:{}", options.host, service->http_->port());
   return service;
+}
+
+Status DispatcherService::SecureWorkerEndpoint(const DispatcherOptions& options) {
+  if (!options.curve_dir.empty()) {
+    TSDSR_ASSIGN_OR_RETURN(curve_, WorkerCurve::Start(options.curve_dir, context_));
+  } else if (options.insecure_workers && !IsLocalEndpoint(options.worker_endpoint)) {
+    spdlog::warn("--insecure-workers: any peer that reaches {} can register as a worker, take jobs and see their "
+                 "images", options.worker_endpoint);
+  }
+  return Status::Ok();
+}
+
+void DispatcherService::SecureApi(const DispatcherOptions& options) {
+  if (!options.api_key.empty()) {
+    RequireApiKey(*router_, options.api_key, [metrics = &metrics_] { metrics->CountRequest("unauthenticated", 401); });
+    spdlog::info("the HTTP API requires an API key; /health, /health/live, /health/ready and /metrics stay open");
+  } else if (!IsLoopbackHost(options.host)) {
+    spdlog::warn("HTTP listens on {} without --api-key: whoever reaches it can use the API", options.host);
+  }
 }
 
 Status DispatcherService::StartWorkers(const DispatcherOptions& options, const std::string& program_dir) {
@@ -74,6 +100,8 @@ Status DispatcherService::StartWorkers(const DispatcherOptions& options, const s
                    "--model",        options.model,
                    "--heartbeat-ms", std::to_string(options.heartbeat_ms),
                    "--log-level",    options.log_level};
+  if (curve_) s.common_args.insert(s.common_args.end(), {"--curve-dir", curve_->local_worker_dir()});
+  if (!options.models_dir.empty()) s.common_args.insert(s.common_args.end(), {"--models-dir", options.models_dir});
   launcher_ = MakePosixLauncher();
   supervisor_ = std::make_unique<Supervisor>(s, *launcher_, metrics_);
   return supervisor_->Start();
@@ -92,6 +120,7 @@ void DispatcherService::Stop() {
   stopped_ = true;
   BeginDrain();
   if (broker_) broker_->Stop();  // answers what is left while HTTP can still carry the answers
+  if (curve_) curve_->Stop();    // only now that the ROUTER is closed
   if (http_) http_->Shutdown();
   if (supervisor_) supervisor_->Stop(kWorkerStopGrace);
 }

@@ -14,6 +14,7 @@
 #include "dispatcher/metrics.h"
 #include "dispatcher/options.h"
 #include "dispatcher/supervisor.h"
+#include "dispatcher/worker_security.h"
 
 namespace tsdsr::dispatcher {
 
@@ -40,9 +41,14 @@ class DispatcherService {
  private:
   DispatcherService() = default;
   Status StartWorkers(const DispatcherOptions& options, const std::string& program_dir);
+  // --curve-dir: reads the keys and starts the ZAP handler (before the broker binds); warns when insecure.
+  Status SecureWorkerEndpoint(const DispatcherOptions& options);
+  // --api-key: installs the bearer-token check on router_ (after the routes); warns when the API is open.
+  void SecureApi(const DispatcherOptions& options);
 
   zmq::context_t context_;
   Metrics metrics_;
+  std::unique_ptr<WorkerCurve> curve_;  // null without --curve-dir; outlives broker_ (its ZAP handler)
   std::unique_ptr<Broker> broker_;
   std::unique_ptr<Api> api_;
   std::shared_ptr<Pistache::Rest::Router> router_;

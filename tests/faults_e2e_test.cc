@@ -64,7 +64,8 @@ BurstResult Burst(Cluster& cluster, int count, const std::function<void()>& duri
 // Waits until some worker holds a job and returns its pid.
 int BusyWorkerPid(Cluster& cluster) {
   for (int i = 0; i < 500; ++i) {
-    for (const auto& w : cluster.GetJson("/info")["workers"]) {
+    const nlohmann::json info = cluster.GetJson("/info");  // kept alive for the loop
+    for (const auto& w : info["workers"]) {
       if (w["in_flight"].get<int>() > 0) return w["pid"].get<int>();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -69,7 +69,8 @@ bool Cluster::WaitForWorkers(int ready, std::chrono::seconds timeout) {
 
 std::vector<int> Cluster::WorkerPids() {
   std::vector<int> pids;
-  for (const auto& worker : GetJson("/info")["workers"]) pids.push_back(worker["pid"].get<int>());
+  const nlohmann::json info = GetJson("/info");  // kept alive for the loop
+  for (const auto& worker : info["workers"]) pids.push_back(worker["pid"].get<int>());
   return pids;
 }
 

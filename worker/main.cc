@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
+#include "common/curve_keys.h"
 #include "common/logging.h"
 #include "worker/model_factory.h"
 #include "worker/options.h"
@@ -29,10 +31,26 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   int stop_fd = signalfd(-1, &stop, SFD_CLOEXEC);
 
+  // Keys first: a bad key folder is reported before a model takes its time to load.
+  std::optional<tsdsr::CurveClientKeys> curve;
+  if (!line.options.curve_dir.empty()) {
+    auto keys = tsdsr::ReadWorkerKeys(line.options.curve_dir);
+    if (!keys.ok()) {  // also when this libzmq lacks CURVE
+      spdlog::critical("--curve-dir: {}", keys.status().message());
+      close(stop_fd);
+      return 2;
+    }
+    curve = std::move(*keys);
+  } else if (!tsdsr::IsLocalEndpoint(line.options.connect)) {
+    spdlog::warn("connecting to {} without CURVE keys: the link is not encrypted, and a dispatcher with "
+                 "--curve-dir will refuse this worker (see --curve-dir)", line.options.connect);
+  }
+
   ModelOptions model;
   model.spec = line.options.model;
   model.device = line.options.device;
   model.tile_batch = line.options.tile_batch;
+  model.models_dir = line.options.models_dir;
   auto upscaler = CreateUpscaler(model);
   std::string load_error;
   if (!upscaler.ok()) {
@@ -44,6 +62,7 @@ int main(int argc, char** argv) {
   }
   zmq::context_t context;
   Worker worker(line.options, upscaler.ok() ? std::move(*upscaler) : nullptr, load_error, context);
+  if (curve) worker.UseCurve(std::move(*curve));
   int code = worker.Run(stop_fd);
   close(stop_fd);
   return code;

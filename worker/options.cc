@@ -31,6 +31,10 @@ WorkerCommandLine ParseWorkerCommandLine(const std::vector<std::string>& args) {
   app.add_option("--tile-batch", o.tile_batch, "Tiles per model call (1-64)")->capture_default_str();
   app.add_option("--max-pixels", o.max_pixels, "Largest input image in pixels")->capture_default_str();
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
+  app.add_option("--models-dir", o.models_dir, "Folder of the builtin:NAME models (scripts/fetch-models fills "
+                 "<repo>/models; default: $TSDSR_MODELS_DIR, else <repo>/models found from the binary)");
+  app.add_option("--curve-dir", o.curve_dir, "Connect with CURVE: DIR/worker.key (this worker's secret key) and "
+                 "DIR/dispatcher.pub (from 'tsdsr-dispatcher --gen-keys')");
   app.set_config("--config", "", "TOML/INI file with the same keys as the long flags");
   line.outcome = ParseCommandLine(app, args);
   return line;

@@ -21,6 +21,8 @@ struct WorkerOptions {
   int tile_batch = 4;                            // tiles per model call
   std::int64_t max_pixels = 4096LL * 4096;       // larger inputs are refused
   std::string log_level = "info";
+  std::string models_dir;  // builtin:NAME models; empty = $TSDSR_MODELS_DIR, else <repo>/models beside the binary
+  std::string curve_dir;  // CURVE keys: DIR/worker.key (+ worker.pub) and DIR/dispatcher.pub; empty = none
 };
 
 struct WorkerCommandLine {

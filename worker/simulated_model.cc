@@ -21,8 +21,8 @@ Result<std::unique_ptr<SimulatedModel>> SimulatedModel::Create(std::string_view 
 }
 
 at::Tensor SimulatedModel::Forward(const at::Tensor& batch, int scale) {
-  TORCH_CHECK(std::find(scales_.begin(), scales_.end(), scale) != scales_.end(), name_,
-              " upscales by 2 or 4, not ", scale);
+  TORCH_CHECK(std::find(scales_.begin(), scales_.end(), scale) != scales_.end(), name_, " upscales by 2 or 4, not ",
+              scale);
   TORCH_CHECK(batch.dim() == 4, name_, " takes a batch shaped (N, C, h, w), got ", batch.sizes());
   // The whole batch is one simulated device call: a sleep, so the CPU stays free for everything else.
   std::this_thread::sleep_for(std::chrono::milliseconds(millis_per_tile_ * batch.size(0)));

@@ -29,6 +29,7 @@ class SimulatedModel : public model::TileModel {
   // between batches, i.e. within MS × tile_batch. Not thread-safe (like every TileModel).
   at::Tensor Forward(const at::Tensor& batch, int scale) override;
 
+  // {2, 4}.
   const std::vector<int>& scales() const override { return scales_; }
   // "simulated".
   const std::string& name() const override { return name_; }
@@ -36,6 +37,7 @@ class SimulatedModel : public model::TileModel {
   c10::ScalarType dtype() const override { return c10::ScalarType::Float; }
   c10::Device device() const override { return c10::Device(c10::kCPU); }
 
+  // The MS of "simulated:MS".
   std::int64_t millis_per_tile() const { return millis_per_tile_; }
 
  private:

@@ -60,8 +60,16 @@ proto::WorkerDescription Worker::Describe() const {
 }
 
 void Worker::Connect() {
+  handshake_.reset();
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   ConfigureSocket(*socket_, kLingerMs, /*router=*/false);
+  if (curve_) {
+    socket_->set(zmq::sockopt::curve_serverkey, curve_->server_public_key);
+    socket_->set(zmq::sockopt::curve_publickey, curve_->own.public_key);
+    socket_->set(zmq::sockopt::curve_secretkey, curve_->own.secret_key);
+  }
+  handshake_ = std::make_unique<HandshakeMonitor>(
+      *socket_, "inproc://tsdsr-worker-handshake-" + std::to_string(connections_ + 1), curve_.has_value());
   socket_->set(zmq::sockopt::reconnect_ivl, kReconnectIvlMs);
   socket_->set(zmq::sockopt::reconnect_ivl_max, kReconnectIvlMaxMs);
   // A fresh routing id per connection: the dispatcher never confuses this session with an earlier one.
@@ -73,7 +81,7 @@ void Worker::Connect() {
   connected_at_ = last_heard_;
   next_heartbeat_ = last_heard_ + std::chrono::milliseconds(options_.heartbeat_ms);
   reconnect_ = false;
-  spdlog::info("connecting to {} as {}", options_.connect, options_.id);
+  spdlog::info("connecting to {} as {}{}", options_.connect, options_.id, curve_ ? " with CURVE" : "");
 }
 
 int Worker::Run(int stop_fd) {
@@ -91,6 +99,7 @@ int Worker::Run(int stop_fd) {
     }
     auto now = Clock::now();
     if (items[2].revents & ZMQ_POLLIN) break;
+    handshake_->Poll();
     if (items[0].revents & ZMQ_POLLIN) ReceiveAll(now);
     if (items[1].revents & ZMQ_POLLIN) SendResults();
     Heartbeat(now);
@@ -104,6 +113,7 @@ int Worker::Run(int stop_fd) {
   spdlog::info("stopping");
   compute_.Stop();
   Send(proto::Make(proto::Command::kDisconnect, proto::DisconnectHeader{"worker stopping"}));
+  handshake_.reset();
   socket_.reset();
   return 0;
 }

@@ -4,13 +4,16 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <zmq.hpp>
 
+#include "common/curve_keys.h"
 #include "common/protocol.h"
 #include "common/wakeup.h"
 #include "worker/compute_thread.h"
+#include "worker/handshake_monitor.h"
 #include "worker/options.h"
 #include "worker/upscaler.h"
 
@@ -22,6 +25,9 @@ class Worker {
   // `load_error` in READY so the dispatcher can show why, and answers jobs with that error.
   Worker(WorkerOptions options, std::unique_ptr<Upscaler> upscaler, std::string load_error, zmq::context_t& context);
   ~Worker();
+
+  // Connects with CURVE from now on: this worker's key pair and the dispatcher's public key. Before Run.
+  void UseCurve(CurveClientKeys keys) { curve_ = std::move(keys); }
 
   // Serves until `stop_fd` (e.g. a signalfd) becomes readable, then says DISCONNECT and returns 0.
   int Run(int stop_fd);
@@ -43,7 +49,9 @@ class Worker {
   std::unique_ptr<Upscaler> upscaler_;
   std::string load_error_;
   zmq::context_t& context_;
+  std::optional<CurveClientKeys> curve_;
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<HandshakeMonitor> handshake_;  // watches socket_; reset before it
   int connections_ = 0;
   bool reconnect_ = false;
   Clock::time_point last_heard_{};

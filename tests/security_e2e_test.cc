@@ -1,0 +1,192 @@
+// Security end to end: the HTTP API key (--api-key) and CURVE on a worker endpoint other machines can reach
+// (--gen-keys, --curve-dir, the ZAP handler), with real dispatchers, workers and tsdsr-client.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/curve_keys.h"
+#include "tests/harness.h"
+
+namespace tsdsr::testing {
+namespace {
+
+constexpr char kApiKey[] = "e2e-api-key-0123456789abcdef";
+
+std::unique_ptr<client::HttpClient> ClientWithKey(const std::string& base_url, const std::string& key) {
+  auto http = client::HttpClient::Create(base_url, std::chrono::seconds(60));
+  EXPECT_TRUE(http.ok()) << http.status().ToString();
+  if (!key.empty()) (*http)->SetDefaultHeader("Authorization", "Bearer " + key);
+  return std::move(*http);
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Waits until the file at `path` contains `needle`; false after `timeout`.
+bool WaitForText(const std::string& path, const std::string& needle, std::chrono::seconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (ReadText(path).find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// A TCP port free right now on every interface.
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  socklen_t size = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), size) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// A program started through the shell so that its log (stderr) lands in `log`.
+std::unique_ptr<TestProcess> StartLogged(std::vector<std::string> argv, const std::string& log) {
+  std::string command = "exec";
+  for (const auto& arg : argv) command += " '" + arg + "'";
+  return std::make_unique<TestProcess>(std::vector<std::string>{"/bin/sh", "-c", command + " 2>'" + log + "'"});
+}
+
+TEST(SecurityE2eTest, ApiKeyGuardsTheApiButNotTheProbesOrMetrics) {
+  auto cluster = Cluster::Start(1, {"--api-key", kApiKey});  // the harness waits on /health: open
+  ASSERT_NE(cluster, nullptr);
+  const std::string png = EncodePng(TestImage(12, 10));
+  auto anonymous = ClientWithKey(cluster->base_url(), "");
+  auto wrong = ClientWithKey(cluster->base_url(), "not-the-key-0123456789");
+  auto keyed = ClientWithKey(cluster->base_url(), kApiKey);
+
+  for (auto* http : {anonymous.get(), wrong.get()}) {
+    auto r = http->PostRaw("/upscale", "image/png", png);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 401) << r->body;
+    EXPECT_EQ(r->Header("www-authenticate"), "Bearer");
+    auto body = nlohmann::json::parse(r->body, nullptr, false);
+    EXPECT_EQ(body["code"], "unauthenticated") << r->body;
+    EXPECT_EQ(r->body.find(kApiKey), std::string::npos);
+    EXPECT_EQ(http->Get("/info")->status, 401);
+    EXPECT_EQ(http->Get("/stats")->status, 401);
+  }
+  auto served = keyed->PostRaw("/upscale?upscale=2", "image/png", png);
+  ASSERT_TRUE(served.ok());
+  EXPECT_EQ(served->status, 200) << served->body;
+  EXPECT_EQ(served->Header("x-output-size"), "24x20");
+  EXPECT_EQ(keyed->Get("/info")->status, 200);
+
+  for (const char* open : {"/health", "/health/live", "/health/ready", "/metrics"}) {
+    auto r = anonymous->Get(open);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200) << open << ": " << r->body;
+  }
+  EXPECT_NE(anonymous->Get("/metrics")->body.find("endpoint=\"unauthenticated\""), std::string::npos);
+}
+
+TEST(SecurityE2eTest, ClientSendsTheKeyFromItsFlagOrTheEnvironment) {
+  auto cluster = Cluster::Start(1, {"--api-key", kApiKey});
+  ASSERT_NE(cluster, nullptr);
+  TempDir dir;
+  std::ofstream(dir.File("in.png"), std::ios::binary) << EncodePng(TestImage(16, 8));
+  const std::string client = Program("tsdsr-client") + " --port " + std::to_string(cluster->port());
+  std::string output;
+  EXPECT_EQ(RunCommand(
+                client + " -i " + dir.File("in.png") + " -o " + dir.File("out.png") + " --api-key " + kApiKey + " 2>&1",
+                &output),
+            0)
+      << output;
+  EXPECT_EQ(DecodeBytes(ReadText(dir.File("out.png"))).cols, 32);
+  EXPECT_EQ(RunCommand("TSDSR_API_KEY=" + std::string(kApiKey) + " " + client + " --info 2>&1", &output), 0) << output;
+  EXPECT_EQ(RunCommand("env -u TSDSR_API_KEY " + client + " --info 2>&1", &output), 2) << output;
+  EXPECT_NE(output.find("401"), std::string::npos) << output;
+  EXPECT_NE(output.find("--api-key"), std::string::npos) << output;
+}
+
+TEST(SecurityE2eTest, DispatcherRefusesAReachableWorkerEndpointWithoutKeysAndSaysHow) {
+  std::string output;
+  int code = RunCommand(Program("tsdsr-dispatcher") + " --port 0 --workers 0 --worker-endpoint 'tcp://0.0.0.0:*' 2>&1",
+                        &output);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(output.find("--gen-keys"), std::string::npos) << output;
+  EXPECT_NE(output.find("--curve-dir"), std::string::npos) << output;
+}
+
+TEST(SecurityE2eTest, CurveAdmitsAuthorizedWorkersAndRefusesStrangers) {
+  TempDir dir;
+  const std::string keys = dir.File("keys");
+  std::string output;
+  ASSERT_EQ(RunCommand(Program("tsdsr-dispatcher") + " --gen-keys " + keys, &output), 0) << output;
+  // A stranger knows the dispatcher's public key (it is public) but has a key pair of its own.
+  const std::string stranger = dir.File("stranger");
+  std::filesystem::create_directory(stranger);
+  auto pair = GenerateCurveKeyPair();
+  ASSERT_TRUE(pair.ok());
+  ASSERT_TRUE(WriteCurveKeyFile(stranger + "/worker.key", pair->secret_key, true, "stranger").ok());
+  std::filesystem::copy_file(keys + "/dispatcher.pub", stranger + "/dispatcher.pub");
+
+  const std::string port = std::to_string(FreePort());
+  auto dispatcher = StartLogged({Program("tsdsr-dispatcher"), "--port", "0", "--port-file", dir.File("port"),
+                                 "--workers", "1", "--worker-endpoint", "tcp://0.0.0.0:" + port, "--curve-dir", keys,
+                                 "--heartbeat-ms", "200", "--log-level", "info"},
+                                dir.File("dispatcher.log"));
+  ASSERT_TRUE(WaitForText(dir.File("port"), "\n", std::chrono::seconds(30))) << ReadText(dir.File("dispatcher.log"));
+  auto http = ClientWithKey("http://127.0.0.1:" + std::to_string(std::stoi(ReadText(dir.File("port")))), "");
+
+  const std::string connect = "tcp://127.0.0.1:" + port;
+  TestProcess good({Program("tsdsr-worker"), "--connect", connect, "--curve-dir", keys, "--id", "remote-ok",
+                    "--heartbeat-ms", "200", "--log-level", "warn"});
+  auto bad = StartLogged({Program("tsdsr-worker"), "--connect", connect, "--curve-dir", stranger, "--id", "stranger",
+                          "--heartbeat-ms", "200", "--log-level", "warn"},
+                         dir.File("stranger.log"));
+
+  // The local worker (keys made for this run) and the authorized remote one register.
+  bool both = false;
+  for (int i = 0; i < 600 && !both; ++i) {
+    auto health = http->Get("/health");
+    both = health.ok() && nlohmann::json::parse(health->body)["workers"]["ready"].get<int>() >= 2;
+    if (!both) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(both) << ReadText(dir.File("dispatcher.log"));
+  std::string served_by;
+  for (int i = 0; i < 10 && served_by != "remote-ok"; ++i) {
+    auto r = http->PostRaw("/upscale", "image/png", EncodePng(TestImage(10, 10)));
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->status, 200) << r->body;
+    served_by = r->Header("x-worker");
+  }
+  EXPECT_EQ(served_by, "remote-ok");
+
+  // The stranger is refused: logged with its key on the dispatcher, told on the worker, never registered.
+  EXPECT_TRUE(WaitForText(dir.File("dispatcher.log"), pair->public_key, std::chrono::seconds(20)))
+      << ReadText(dir.File("dispatcher.log"));
+  EXPECT_NE(ReadText(dir.File("dispatcher.log")).find("refused a worker connection from 127.0.0.1"), std::string::npos)
+      << ReadText(dir.File("dispatcher.log"));
+  EXPECT_TRUE(WaitForText(dir.File("stranger.log"), "refused this worker", std::chrono::seconds(20)))
+      << ReadText(dir.File("stranger.log"));
+  auto info = nlohmann::json::parse(http->Get("/info")->body);
+  for (const auto& worker : info["workers"]) EXPECT_NE(worker["id"], "stranger");
+  EXPECT_EQ(nlohmann::json::parse(http->Get("/health")->body)["workers"]["total"], 2);
+
+  dispatcher->Signal(SIGTERM);
+  EXPECT_EQ(dispatcher->Wait(std::chrono::seconds(30)), "exit code 0");
+}
+
+}  // namespace
+}  // namespace tsdsr::testing

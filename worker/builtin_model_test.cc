@@ -1,0 +1,145 @@
+// The built-in models (builtin:NAME) on the real weights that scripts/fetch-models installs. The port is
+// proven exact against the sample images the npm packages ship: UpscalerJS's output for assets/fixture.png,
+// made with TensorFlow.js, must be reproduced within one grey level, untiled. Tests that need the models
+// skip (saying so) only when models/ is not installed; scripts/test installs it, so there they always run.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/ops/from_blob.h>
+#include <ATen/ops/rand.h>
+#include <c10/core/InferenceMode.h>
+#include <gtest/gtest.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "worker/model/builtin_model.h"
+#include "worker/model_factory.h"
+#include "worker/torch_upscaler.h"
+
+namespace tsdsr::worker {
+namespace {
+
+using model::BuiltinModel;
+using model::BuiltinModelInfo;
+
+std::string ModelsDir() { return model::ResolveModelsDir(""); }
+
+// Empty when `info`'s package is installed, else why the test skips.
+std::string MissingPackage(const BuiltinModelInfo& info) {
+  const std::string dir = model::BuiltinPackageDir(ModelsDir(), info.package);
+  if (std::filesystem::exists(dir + "/package.json")) return "";
+  return "built-in models are not installed (no " + dir + "); run scripts/fetch-models or set TSDSR_MODELS_DIR";
+}
+
+// An 8-bit image file as (1, 3, H, W) float32 RGB in 0..255 (alpha dropped).
+at::Tensor LoadRgb(const std::string& path) {
+  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+  EXPECT_FALSE(bgr.empty()) << "cannot read " << path;
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  return at::from_blob(rgb.data, {1, rgb.rows, rgb.cols, 3}, at::kByte).permute({0, 3, 1, 2}).to(at::kFloat);
+}
+
+std::vector<std::string> NamesWithSamples() {
+  std::vector<std::string> names;
+  for (const BuiltinModelInfo& info : model::BuiltinModels()) {
+    if (!info.sample.empty()) names.emplace_back(info.name);
+  }
+  return names;
+}
+
+class BuiltinGoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BuiltinGoldenTest, ReproducesUpscalerJsSampleWithinOneGreyLevel) {
+  const BuiltinModelInfo info = *model::FindBuiltinModel(GetParam());
+  if (const std::string missing = MissingPackage(info); !missing.empty()) GTEST_SKIP() << missing;
+  auto network = BuiltinModel::Create(info.name, ModelsDir(), c10::kCPU, at::kFloat);
+  ASSERT_TRUE(network.ok()) << network.status().message();
+  const std::string package = model::BuiltinPackageDir(ModelsDir(), info.package);
+  const at::Tensor fixture = LoadRgb(package + "/assets/fixture.png");
+  const at::Tensor golden = LoadRgb(package + "/" + std::string(info.sample));
+  c10::InferenceMode inference_mode;
+  // Fed as UpscalerJS fed it (0–255 for its "rdn" models, [0, 1] for the others), the whole image as one tile;
+  // its output is scaled to 0..255, clipped and rounded like the PNG it wrote.
+  const double to_network = info.upscalerjs_pixel_range / 255.0;
+  const at::Tensor out = (*network)->graph().Run(fixture.mul(to_network)).div(to_network).clamp(0, 255).round();
+  ASSERT_EQ(out.sizes(), golden.sizes());
+  const at::Tensor diff = out.sub(golden).abs();
+  const float max = diff.max().item<float>();
+  const float mean = diff.mean().item<float>();
+  std::cout << info.name << " vs " << info.sample << ": max difference " << max << ", mean " << mean << "\n";
+  EXPECT_LE(max, 1.0f);
+  EXPECT_LT(mean, 0.01f);  // a ±1 everywhere would be a systematic error, not float rounding
+}
+
+INSTANTIATE_TEST_SUITE_P(Samples, BuiltinGoldenTest, ::testing::ValuesIn(NamesWithSamples()),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           std::string name = param.param;
+                           for (char& c : name) c = (c == '-') ? '_' : c;
+                           return name;
+                         });
+
+TEST(BuiltinModelTest, EveryModelLoadsAndUpscalesAnyTileSizeByItsScale) {
+  for (const BuiltinModelInfo& info : model::BuiltinModels()) {
+    if (const std::string missing = MissingPackage(info); !missing.empty()) GTEST_SKIP() << missing;
+    auto network = BuiltinModel::Create(info.name, ModelsDir(), c10::kCPU, at::kFloat);
+    ASSERT_TRUE(network.ok()) << network.status().message();
+    EXPECT_EQ((*network)->scales(), std::vector<int>{info.scale});
+    EXPECT_EQ((*network)->name(), info.name);
+    c10::InferenceMode inference_mode;
+    const at::Tensor out = (*network)->Forward(at::rand({2, 3, 5, 7}), info.scale);
+    EXPECT_EQ(out.sizes().vec(), (std::vector<int64_t>{2, 3, 5 * info.scale, 7 * info.scale})) << info.name;
+    EXPECT_THROW((*network)->Forward(at::rand({1, 3, 4, 4}), info.scale == 2 ? 4 : 2), c10::Error);
+  }
+}
+
+TEST(BuiltinModelTest, AnUnknownNameListsTheBuiltInModels) {
+  ModelOptions options;
+  options.spec = "builtin:huge-x16";
+  auto upscaler = CreateUpscaler(options);
+  ASSERT_EQ(upscaler.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(upscaler.status().message().find("psnr-small, thick-x2"), std::string::npos) << upscaler.status().message();
+}
+
+TEST(BuiltinModelTest, MissingModelsSayHowToInstallThem) {
+  ModelOptions options;
+  options.spec = "builtin:psnr-small";
+  options.models_dir = "/nonexistent/models";
+  auto upscaler = CreateUpscaler(options);
+  ASSERT_EQ(upscaler.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(upscaler.status().message().find("scripts/fetch-models"), std::string::npos) << upscaler.status().message();
+  EXPECT_NE(upscaler.status().message().find("/nonexistent/models/npm/"), std::string::npos);
+}
+
+// Through the worker's path (CreateUpscaler, TorchUpscaler, Tiler): tiles of 64 blend into what the network
+// gives for the whole image at once.
+TEST(BuiltinModelTest, TiledThroughTheWorkerMatchesTheWholeImage) {
+  const BuiltinModelInfo info = *model::FindBuiltinModel("slim-x2");
+  if (const std::string missing = MissingPackage(info); !missing.empty()) GTEST_SKIP() << missing;
+  ModelOptions options;
+  options.spec = "builtin:slim-x2";
+  options.models_dir = ModelsDir();
+  auto upscaler = CreateUpscaler(options);
+  ASSERT_TRUE(upscaler.ok()) << upscaler.status().message();
+  EXPECT_EQ((*upscaler)->description().scales, std::vector<int>{2});
+  const std::string fixture = model::BuiltinPackageDir(ModelsDir(), info.package) + "/assets/fixture.png";
+  const cv::Mat bgr = cv::imread(fixture, cv::IMREAD_COLOR);
+  UpscaleRequest request;
+  request.scale = 2;
+  request.process_size = kMinProcessSize;
+  auto tiled = (*upscaler)->Upscale(bgr, request);
+  ASSERT_TRUE(tiled.ok()) << tiled.status().message();
+  request.process_size = kMaxProcessSize;  // the 128×128 fixture in one tile
+  auto whole = (*upscaler)->Upscale(bgr, request);
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  const double psnr = cv::PSNR(*tiled, *whole);
+  std::cout << "slim-x2 tiled (64) vs whole: PSNR " << psnr << " dB\n";
+  EXPECT_GT(psnr, 45.0);
+}
+
+}  // namespace
+}  // namespace tsdsr::worker

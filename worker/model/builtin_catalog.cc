@@ -1,0 +1,61 @@
+#include "worker/model/builtin_catalog.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
+namespace tsdsr::model {
+
+const std::vector<BuiltinModelInfo>& BuiltinModels() {
+  // pixel_range: idealo's RDN (psnr-small) and the ESRGAN-style RRDNs were trained on [0, 1]; UpscalerJS feeds
+  // every "rdn" model 0–255 (its getESRGANModelDefinition), which is what made those packages' samples.
+  static const std::vector<BuiltinModelInfo> models = {
+      {"psnr-small", "esrgan-legacy", "models/psnr-small", 2, 1, 255, "assets/samples/psnr-small/result.png"},
+      {"thick-x2", "esrgan-thick", "models/x2", 2, 1, 1, "assets/samples/2x/result.png"},
+      {"thick-x3", "esrgan-thick", "models/x3", 3, 1, 1, "assets/samples/3x/result.png"},
+      {"thick-x4", "esrgan-thick", "models/x4", 4, 1, 1, "assets/samples/4x/result.png"},
+      {"thick-x8", "esrgan-thick", "models/x8", 8, 1, 1, "assets/samples/8x/result.png"},
+      {"medium-x2", "esrgan-medium", "models/x2", 2, 255, 255, "assets/samples/2x/result.png"},
+      {"medium-x3", "esrgan-medium", "models/x3", 3, 255, 255, "assets/samples/3x/result.png"},
+      {"medium-x4", "esrgan-medium", "models/x4", 4, 255, 255, "assets/samples/4x/result.png"},
+      {"medium-x8", "esrgan-medium", "models/x8", 8, 255, 255, ""},
+      {"slim-x2", "esrgan-slim", "models/x2", 2, 255, 255, "assets/samples/2x/result.png"},
+      {"slim-x3", "esrgan-slim", "models/x3", 3, 255, 255, "assets/samples/3x/result.png"},
+      {"slim-x4", "esrgan-slim", "models/x4", 4, 255, 255, "assets/samples/4x/result.png"},
+      {"slim-x8", "esrgan-slim", "models/x8", 8, 255, 255, ""},
+  };
+  return models;
+}
+
+std::string BuiltinModelNames() {
+  std::string names;
+  for (const BuiltinModelInfo& info : BuiltinModels()) names += (names.empty() ? "" : ", ") + std::string(info.name);
+  return names;
+}
+
+Result<BuiltinModelInfo> FindBuiltinModel(std::string_view name) {
+  for (const BuiltinModelInfo& info : BuiltinModels()) {
+    if (info.name == name) return info;
+  }
+  return Status::InvalidArgument("unknown built-in model '" + std::string(name) +
+                                 "'; use one of: " + BuiltinModelNames());
+}
+
+std::string BuiltinPackageDir(const std::string& models_dir, std::string_view package) {
+  return models_dir + "/npm/node_modules/@upscalerjs/" + std::string(package);
+}
+
+std::string BuiltinModelDir(const std::string& models_dir, const BuiltinModelInfo& info) {
+  return BuiltinPackageDir(models_dir, info.package) + "/" + std::string(info.folder);
+}
+
+std::string ResolveModelsDir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("TSDSR_MODELS_DIR"); env != nullptr && *env != '\0') return env;
+  std::error_code error;
+  const std::filesystem::path binary = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return "models";  // no /proc: relative to the working directory
+  return (binary.parent_path() / ".." / ".." / "models").lexically_normal().string();
+}
+
+}  // namespace tsdsr::model
