@@ -105,7 +105,11 @@ int Worker::Run(int stop_fd) {
     Heartbeat(now);
     if (last_heard_ > connected_at_) silence_factor = 1;
     if (reconnect_ || now - last_heard_ > base_silence * silence_factor) {
-      spdlog::warn("lost the dispatcher ({}); reconnecting", reconnect_ ? "it asked" : "no heartbeat");
+      if (reconnect_) {
+        spdlog::info("re-registering with the dispatcher (it asked)");
+      } else {
+        spdlog::warn("lost the dispatcher (no heartbeat); reconnecting");
+      }
       if (!reconnect_) silence_factor = std::min(silence_factor * 2, kMaxSilenceFactor);
       Connect();
     }
