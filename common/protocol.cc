@@ -1,5 +1,8 @@
 #include "common/protocol.h"
 
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <utility>
 
 namespace tsdsr::proto {
@@ -37,10 +40,35 @@ class FieldReader {
       if (required) Fail(key, "is missing");
       return;
     }
+    if (!FitsIn<T>(*it)) return Fail(key, "has the wrong type or is out of range");
     try {
       out = it->template get<T>();
     } catch (const json::exception&) {
       Fail(key, "has the wrong type");
+    }
+  }
+
+  // Integers must be JSON integers within T's range: converting a float such as 1e30 to an integer type is
+  // undefined behaviour, and a wrapped value would be a wrong job id or slot count.
+  template <typename T>
+  static bool FitsIn(const json& value) {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      if (value.is_number_unsigned()) return value.get<std::uint64_t>() <= std::uint64_t(std::numeric_limits<T>::max());
+      if (value.is_number_integer()) {
+        const std::int64_t v = value.get<std::int64_t>();
+        return std::is_signed_v<T> ? v >= std::int64_t(std::numeric_limits<T>::min()) &&
+                                         v <= std::int64_t(std::numeric_limits<T>::max())
+                                   : v >= 0;
+      }
+      return false;
+    } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+      if (!value.is_array()) return false;
+      for (const auto& element : value) {
+        if (!FitsIn<int>(element)) return false;
+      }
+      return true;
+    } else {
+      return true;  // strings, doubles, bools: get<T>() throws a json::exception on a wrong type
     }
   }
 

@@ -73,6 +73,13 @@ TEST(ProtocolTest, TypedParsersNameTheBadField) {
       nlohmann::json{{"id", "w"}, {"device", "cpu"}, {"scales", {2}}, {"slots", 0}});
   EXPECT_FALSE(bad_slots.ok());
   EXPECT_FALSE(ParseWorkerLiveStats(nlohmann::json{{"memory", 5}}).ok());
+  // Floats and out-of-range numbers in integer fields are refused, not converted (found by protocol_fuzz).
+  EXPECT_FALSE(ParseJobHeader(nlohmann::json::parse(R"({"job_id": 1e30, "scale": 2, "process_size": 128})")).ok());
+  EXPECT_FALSE(ParseJobHeader(nlohmann::json{{"job_id", -1}, {"scale", 2}, {"process_size", 128}}).ok());
+  EXPECT_FALSE(ParseJobHeader(nlohmann::json{{"job_id", 1}, {"scale", 1LL << 40}, {"process_size", 128}}).ok());
+  EXPECT_FALSE(ParseWorkerDescription(nlohmann::json::parse(
+                   R"({"id": "w", "device": "cpu", "scales": [2, 1e300], "slots": 2})")).ok());
+  EXPECT_TRUE(ParseJobHeader(nlohmann::json{{"job_id", 18446744073709551615ULL}, {"scale", 2}, {"process_size", 64}}).ok());
 }
 
 }  // namespace
