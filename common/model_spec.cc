@@ -37,4 +37,22 @@ Result<ModelSpec> ParseModelSpec(std::string_view spec) {
                                  std::string(ModelSpecForms()));
 }
 
+bool IsColorFix(std::string_view name) { return name == "none" || name == "wavelet" || name == "adain"; }
+
+Status ValidateModelFlags(std::string_view spec, int model_scale, std::string_view color_fix) {
+  Result<ModelSpec> parsed = ParseModelSpec(spec);
+  if (!parsed.ok()) return Status::InvalidArgument("--model: " + parsed.status().message());
+  const bool needs_scale = parsed->kind == "torchscript";
+  if (needs_scale && (model_scale < 1 || model_scale > 16)) {
+    return Status::InvalidArgument("--model-scale must be within 1..16 for a torchscript:PATH model (the factor "
+                                   "its network upscales by)");
+  }
+  if (!needs_scale && model_scale != 0) {
+    return Status::InvalidArgument("--model-scale applies only to torchscript:PATH models; '" + std::string(spec) +
+                                   "' knows its own scales");
+  }
+  if (!IsColorFix(color_fix)) return Status::InvalidArgument("--color-fix must be none, wavelet or adain");
+  return Status::Ok();
+}
+
 }  // namespace tsdsr

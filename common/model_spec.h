@@ -22,4 +22,12 @@ Result<ModelSpec> ParseModelSpec(std::string_view spec);
 // "bicubic, lanczos, builtin:NAME, torchscript:PATH, tsdsr:DIR, simulated:MS"
 std::string_view ModelSpecForms();
 
+// Colour fixes a worker can apply to any model's output (--color-fix): "none", "wavelet", "adain".
+bool IsColorFix(std::string_view name);
+
+// The model flags of a process, checked together: `spec` parses; `model_scale` (--model-scale) is 1..16 for
+// torchscript:PATH, which needs it, and 0 (unset) for every other kind; `color_fix` is IsColorFix. InvalidArgument
+// naming the flag otherwise.
+Status ValidateModelFlags(std::string_view spec, int model_scale, std::string_view color_fix);
+
 }  // namespace tsdsr

@@ -18,6 +18,8 @@ struct DispatcherOptions {
   int process_size = 128;           // default LR tile edge when a request names none
   int workers = -1;                 // local worker processes; -1 = one per visible GPU, or 1 without GPUs
   std::string model = "bicubic";    // model spec handed to local workers
+  int model_scale = 0;              // local workers' --model-scale (torchscript:PATH models)
+  std::string color_fix = "none";   // local workers' --color-fix: none, wavelet or adain
   std::string device = "auto";      // devices of local workers: auto, cpu, cuda
   std::string models_dir;           // local workers' --models-dir (builtin:NAME); empty = the workers' default
   std::string worker_endpoint = "tcp://127.0.0.1:5555";  // ZeroMQ ROUTER bind address

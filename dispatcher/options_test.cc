@@ -50,6 +50,13 @@ TEST(DispatcherOptionsTest, InvalidValuesSayWhatIsAllowed) {
   EXPECT_NE(check({"--log-level", "loud"}).find("--log-level"), std::string::npos);
 }
 
+TEST(DispatcherOptionsTest, ModelFlagsAreCheckedTogether) {
+  auto check = [](std::vector<std::string> args) { return ValidateDispatcherOptions(Parse(args).options).message(); };
+  EXPECT_NE(check({"--model-scale", "4"}).find("--model-scale applies only to torchscript:PATH"), std::string::npos);
+  EXPECT_EQ(check({"--color-fix", "sepia"}), "--color-fix must be none, wavelet or adain");
+  EXPECT_TRUE(ValidateDispatcherOptions(Parse({"--color-fix", "wavelet"}).options).ok());
+}
+
 TEST(DispatcherOptionsTest, ConfigFileUsesTheFlagNamesAndRefusesUnknownKeys) {
   std::string path = testing::TempDir() + "/dispatcher.toml";
   {

@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
 
   ModelOptions model;
   model.spec = line.options.model;
+  model.model_scale = line.options.model_scale;
+  model.color_fix = line.options.color_fix;
   model.device = line.options.device;
   model.tile_batch = line.options.tile_batch;
   model.models_dir = line.options.models_dir;

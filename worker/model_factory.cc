@@ -39,6 +39,7 @@ Result<std::unique_ptr<model::TileModel>> CreateTileModel(const ModelSpec& spec,
 
 Result<std::unique_ptr<Upscaler>> CreateUpscaler(const ModelOptions& options) {
   // Cheap checks first: loading a network can take a while.
+  TSDSR_RETURN_IF_ERROR(ValidateModelFlags(options.spec, options.model_scale, options.color_fix));
   TSDSR_ASSIGN_OR_RETURN(ModelSpec spec, ParseModelSpec(options.spec));
   model::TilerOptions tiler_options;
   tiler_options.tile_batch = options.tile_batch;

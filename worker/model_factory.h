@@ -12,6 +12,8 @@ namespace tsdsr::worker {
 
 struct ModelOptions {
   std::string spec = "bicubic";  // a model spec, see common/model_spec.h ("bicubic", "lanczos", ...)
+  int model_scale = 0;           // torchscript:PATH: the factor the network upscales by (ValidateModelFlags)
+  std::string color_fix = "none";  // none, wavelet or adain (IsColorFix)
   std::string device = "cpu";    // cpu, cuda or cuda:N
   int tile_batch = 4;            // tiles per model call
   int tile_overlap = 0;          // LR pixels shared by neighbouring tiles, 0..32; 0 = max(8, process_size/8)

@@ -23,6 +23,9 @@ WorkerCommandLine ParseWorkerCommandLine(const std::vector<std::string>& args) {
   app.add_option("--connect", o.connect, "Dispatcher worker endpoint (tcp:// or ipc://)")->capture_default_str();
   app.add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--model", o.model, "Model spec")->capture_default_str();
+  app.add_option("--model-scale", o.model_scale, "Upscale factor of a torchscript:PATH model (1-16)");
+  app.add_option("--color-fix", o.color_fix, "none, wavelet or adain: keep the output's colours (low "
+                 "frequencies) those of the bicubic upscale")->capture_default_str();
   app.add_option("--id", o.id, "Worker name (default: host-pid)");
   app.add_option("--slots", o.slots, "Jobs held at once (1-16)")->capture_default_str();
   app.add_option("--heartbeat-ms", o.heartbeat_ms, "Heartbeat interval")->capture_default_str();
@@ -44,7 +47,7 @@ Status ValidateWorkerOptions(const WorkerOptions& o) {
   if (o.connect.rfind("tcp://", 0) != 0 && o.connect.rfind("ipc://", 0) != 0) {
     return OutOf("connect", "a tcp:// or ipc:// address, e.g. tcp://127.0.0.1:5555");
   }
-  if (auto spec = ParseModelSpec(o.model); !spec.ok()) return Status::InvalidArgument("--model: " + spec.status().message());
+  TSDSR_RETURN_IF_ERROR(ValidateModelFlags(o.model, o.model_scale, o.color_fix));
   if (o.slots < 1 || o.slots > 16) return OutOf("slots", "within 1..16");
   if (o.heartbeat_ms < 10 || o.heartbeat_ms > 600000) return OutOf("heartbeat-ms", "within 10..600000");
   if (o.heartbeat_misses < 1 || o.heartbeat_misses > 1000) return OutOf("heartbeat-misses", "within 1..1000");

@@ -14,6 +14,8 @@ struct WorkerOptions {
   std::string connect = "tcp://127.0.0.1:5555";  // the dispatcher's worker endpoint
   std::string device = "cpu";                    // cpu, cuda or cuda:N
   std::string model = "bicubic";                 // model spec
+  int model_scale = 0;                           // torchscript:PATH models: the factor the network upscales by
+  std::string color_fix = "none";                // none, wavelet or adain: anchor colours to the bicubic upscale
   std::string id;                                // name in logs and /info; default host-pid
   int slots = 2;                                 // jobs held at once: one computing, the rest prefetched
   int heartbeat_ms = 1000;
