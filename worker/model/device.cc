@@ -5,7 +5,11 @@
 #include <cstdint>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <sstream>
+#include <utility>
+
+#include "worker/model/nvml.h"
 
 namespace tsdsr::model {
 namespace {
@@ -128,7 +132,18 @@ void ReleaseCachedMemory(const c10::Device& device) {
   if (device.is_cuda()) cuda_backend::ReleaseCachedMemory(device.has_index() ? device.index() : 0);
 }
 
-double DeviceUtilization(const c10::Device& /*device*/) { return -1; }
+double DeviceUtilization(const c10::Device& device) {
+  if (!device.is_cuda()) return -1;
+  // Loaded once per process (thread-safe static initialisation); null when the driver has no NVML.
+  static const std::unique_ptr<NvmlLibrary> nvml = [] {
+    Result<std::unique_ptr<NvmlLibrary>> loaded = NvmlLibrary::Load();
+    return loaded.ok() ? std::move(loaded).value() : nullptr;
+  }();
+  const std::string bus_id = cuda_backend::PciBusId(device.has_index() ? device.index() : 0);
+  if (!nvml || bus_id.empty()) return -1;
+  Result<double> busy = nvml->Utilization(bus_id);
+  return busy.ok() ? *busy : -1;
+}
 
 std::string ParseCpuModel(std::string_view cpuinfo) {
   std::string model;

@@ -44,7 +44,8 @@ proto::MemoryStats DeviceMemory(const c10::Device& device);
 // Hands the CUDA caching allocator's unused blocks back to the driver; a no-op on CPU. Thread-safe.
 void ReleaseCachedMemory(const c10::Device& device);
 
-// Utilisation 0..1, or -1 when unknown (always for now; NVML comes later).
+// GPU utilisation 0..1 from NVML (nvml.h; loaded on first use), or -1 when unknown: a CPU, no NVIDIA driver,
+// or a device NVML does not list. Thread-safe.
 double DeviceUtilization(const c10::Device& device);
 
 // The "model name" of the first processor in /proc/cpuinfo text; empty when absent. Exposed for tests.
@@ -62,6 +63,7 @@ int DeviceCount();
 std::string Name(int index);
 proto::MemoryStats Memory(int index);
 void ReleaseCachedMemory(int index);
+std::string PciBusId(int index);  // "0000:17:00.0"; empty when unknown
 }  // namespace cuda_backend
 
 }  // namespace tsdsr::model

@@ -16,4 +16,6 @@ proto::MemoryStats Memory(int /*index*/) { return {}; }
 
 void ReleaseCachedMemory(int /*index*/) {}
 
+std::string PciBusId(int /*index*/) { return ""; }
+
 }  // namespace tsdsr::model::cuda_backend

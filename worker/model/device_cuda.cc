@@ -66,4 +66,13 @@ void ReleaseCachedMemory(int /*index*/) {
   }
 }
 
+std::string PciBusId(int index) {
+  char bus_id[32] = {};  // "0000:17:00.0" plus room; NVML accepts this spelling
+  if (cudaDeviceGetPCIBusId(bus_id, sizeof(bus_id), index) != cudaSuccess) {
+    cudaGetLastError();
+    return "";
+  }
+  return bus_id;
+}
+
 }  // namespace tsdsr::model::cuda_backend
