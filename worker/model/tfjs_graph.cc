@@ -1,11 +1,16 @@
 #include "worker/model/tfjs_graph.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <utility>
 
 #include <c10/core/InferenceMode.h>
+#include <c10/core/MemoryFormat.h>
 #include <c10/util/Exception.h>
+
+#include "worker/model/tfjs_ops.h"
+#include "worker/model/tiler.h"
 
 namespace tsdsr::model {
 namespace {
@@ -97,8 +102,47 @@ Result<std::unique_ptr<TfjsGraph>> TfjsGraph::Create(const TfjsModel& model, con
   if (graph->nodes_[graph->input_].op.kind != OpKind::kInput) {
     return Bad(model.path, "input layer '" + model.input_layers[0] + "' is not an InputLayer");
   }
+  TSDSR_RETURN_IF_ERROR(graph->FoldUpsampling());
   TSDSR_RETURN_IF_ERROR(graph->Link(model));
   return graph;
+}
+
+// Folds each square nearest UpSampling2D whose only consumer is a stride-1, dilation-1, "same" convolution with
+// an odd kernel into that convolution (UpsampledConvKernel): it then runs at the low resolution with block² times
+// the filters, and a DepthToSpace puts its output in place. The same image up to float rounding, without the
+// upsampled tensor (48–192 channels at the output size in the x4 and x8 models) and its convolution with 3
+// filters, which oneDNN runs far below its speed. The UpSampling2D, left without consumers, is then not run.
+// A LibTorch error while converting the weights (e.g. out of device memory) as StatusFromTorchError.
+Status TfjsGraph::FoldUpsampling() {
+  std::vector<int> consumers(nodes_.size(), 0);
+  for (const Node& node : nodes_) {
+    for (int input : node.inputs) ++consumers[input];
+  }
+  try {
+    for (Node& node : nodes_) {
+      GraphOp& conv = node.op;
+      if (conv.kind != OpKind::kConv2D || node.inputs.size() != 1 || conv.shuffle_after != 1) continue;
+      const int up = node.inputs[0];
+      const GraphOp& upsample = nodes_[up].op;
+      const int64_t kh = conv.weight.size(2);
+      const int64_t kw = conv.weight.size(3);
+      if (upsample.kind != OpKind::kUpsampleNearest || upsample.block_y != upsample.block_x || consumers[up] != 1 ||
+          kh % 2 == 0 || kw % 2 == 0 || conv.dilation != std::array<int64_t, 2>{1, 1} ||
+          conv.padding != SamePadding(kh, kw, 1, 1)) {
+        continue;
+      }
+      const int64_t block = upsample.block_y;
+      const at::Tensor weight = UpsampledConvKernel(conv.weight, block);
+      conv.weight = conv.onednn ? weight.contiguous(c10::MemoryFormat::ChannelsLast) : weight.contiguous();
+      if (conv.bias.defined()) conv.bias = conv.bias.repeat({block * block});
+      conv.padding = SamePadding(weight.size(2), weight.size(3), 1, 1);
+      conv.shuffle_after = block;
+      node.inputs[0] = nodes_[up].inputs[0];
+    }
+  } catch (const c10::Error& e) {
+    return StatusFromTorchError(e, path_ + ": folding an upsampling into a convolution");
+  }
+  return Status::Ok();
 }
 
 // Keeps the nodes the output depends on and plans when each value can be freed.
@@ -121,6 +165,13 @@ Status TfjsGraph::Link(const TfjsModel& model) {
   for (int i : order_) {
     if (last_use[i] >= 0 && i != output_) nodes_[last_use[i]].release.push_back(i);
   }
+  for (int i : order_) {
+    Node& node = nodes_[i];
+    for (int input : node.inputs) {
+      const bool once = std::count(node.inputs.begin(), node.inputs.end(), input) == 1;
+      node.take.push_back(once && last_use[input] == i && input != output_);
+    }
+  }
   return Status::Ok();
 }
 
@@ -137,7 +188,10 @@ at::Tensor TfjsGraph::Run(const at::Tensor& input) const {
       values[i] = input;
     } else {
       args.clear();
-      for (int j : node.inputs) args.push_back(values[j]);
+      for (size_t k = 0; k < node.inputs.size(); ++k) {
+        at::Tensor& value = values[node.inputs[k]];
+        args.push_back(node.take[k] ? std::move(value) : value);
+      }
       try {
         values[i] = RunOp(node.op, args);
       } catch (const c10::OutOfMemoryError&) {
@@ -149,7 +203,7 @@ at::Tensor TfjsGraph::Run(const at::Tensor& input) const {
     args.clear();
     for (int j : node.release) values[j].reset();
   }
-  return values[output_];
+  return values[output_].contiguous();
 }
 
 }  // namespace tsdsr::model

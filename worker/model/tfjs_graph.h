@@ -25,9 +25,9 @@ class TfjsGraph {
   static Result<std::unique_ptr<TfjsGraph>> Create(const TfjsModel& model, const c10::TensorOptions& options);
 
   // Runs the network on `input`, (N, input_channels(), H, W) of the graph's dtype on its device — the NCHW
-  // transpose of the Keras model's NHWC input — and returns its output, NCHW. Throws c10::Error naming the layer
-  // that failed (out-of-memory errors pass through unchanged). Runs under InferenceMode. Thread-safe: Run
-  // only reads the graph.
+  // transpose of the Keras model's NHWC input — and returns its output, NCHW (contiguous). Never writes to `input`.
+  // Throws c10::Error naming the layer that failed (out-of-memory errors pass through unchanged). Runs under
+  // InferenceMode. Thread-safe: Run only reads the graph.
   at::Tensor Run(const at::Tensor& input) const;
 
   int64_t input_channels() const { return nodes_[input_].op.out_channels; }
@@ -39,10 +39,13 @@ class TfjsGraph {
   struct Node {
     GraphOp op;
     std::vector<int> inputs;   // node indices
+    std::vector<bool> take;    // per input: this is its last use and it is fed once, so its value is moved
+                               // to the op (which may then overwrite it, see RunOp)
     std::vector<int> release;  // nodes whose value is no longer needed once this one has run
   };
 
   TfjsGraph() = default;
+  Status FoldUpsampling();
   Status Link(const TfjsModel& model);
 
   std::string path_;

@@ -83,6 +83,9 @@ TEST(TfjsOpsTest, DepthToSpaceMatchesTheReferenceOnLargerInputs) {
     const at::Tensor nhwc = at::randn({2, 3, 5, 3 * block * block});
     const at::Tensor out = DepthToSpace(ToNchw(nhwc), block);
     EXPECT_TRUE(ToNhwc(out).equal(ReferenceDepthToSpace(nhwc, block))) << "block " << block;
+    const at::Tensor channels_last = DepthToSpace(ToNchw(nhwc).contiguous(at::MemoryFormat::ChannelsLast), block);
+    EXPECT_TRUE(channels_last.is_contiguous(at::MemoryFormat::ChannelsLast));
+    EXPECT_TRUE(ToNhwc(channels_last).equal(ReferenceDepthToSpace(nhwc, block))) << "block " << block;
   }
 }
 
@@ -167,6 +170,53 @@ TEST(TfjsGraphTest, RunsEveryLayerTypeLikeTensorFlow) {
   const at::Tensor out = ToNhwc((*graph)->Run(ToNchw(x)));
   ASSERT_EQ(out.sizes(), ref.sizes());
   EXPECT_LT(out.sub(ref).abs().max().item<float>(), 1e-4);
+}
+
+// The x2..x8 models end in UpSampling2D → Conv2D, which the graph folds into one low-resolution convolution and a
+// depth_to_space: the image must stay the one TensorFlow computes, for every block and kernel size, with and
+// without a bias and activation.
+TEST(TfjsGraphTest, AnUpsamplingFoldedIntoTheConvolutionAfterItGivesTheSameImage) {
+  at::manual_seed(11);
+  for (int64_t block : {1, 2, 3, 8}) {
+    for (int64_t kernel : {1, 3, 5}) {
+      const bool bias = kernel != 5;
+      const std::string ks = std::to_string(kernel);
+      const std::string layers =
+          Layer("UpSampling2D", "up", R"("size": [)" + std::to_string(block) + ", " + std::to_string(block) + "]",
+                {"in"}) +
+          "," +
+          Layer("Conv2D", "c",
+                R"("filters": 3, "kernel_size": [)" + ks + ", " + ks + R"(], "padding": "same", "activation": ")" +
+                    (bias ? "relu" : "linear") + R"(", "use_bias": )" + (bias ? "true" : "false"),
+                {"up"});
+      std::map<std::string, at::Tensor> weights = {{"c/kernel", at::randn({kernel, kernel, 2, 3})}};
+      if (bias) weights["c/bias"] = at::randn({3});
+      auto graph = Build(layers, "c", weights);
+      ASSERT_TRUE(graph.ok()) << graph.status().message();
+      EXPECT_EQ((*graph)->layer_count(), 2u) << "the upsampling is folded away";
+      const at::Tensor x = at::randn({2, 3, 4, 2});
+      const at::Tensor up = x.repeat_interleave(block, 1).repeat_interleave(block, 2);
+      at::Tensor ref = ReferenceConv(up, weights.at("c/kernel"), bias ? weights.at("c/bias") : at::Tensor(), true);
+      if (bias) ref = ref.relu();
+      const at::Tensor out = ToNhwc((*graph)->Run(ToNchw(x)));
+      ASSERT_EQ(out.sizes(), ref.sizes()) << "block " << block << ", kernel " << kernel;
+      EXPECT_LT(out.sub(ref).abs().max().item<float>(), 1e-4) << "block " << block << ", kernel " << kernel;
+    }
+  }
+}
+
+// Layers that may work in place (relu, add, scale) must never do so on the tensor the caller passed in.
+TEST(TfjsGraphTest, RunLeavesItsInputAlone) {
+  const std::string layers = Layer("Activation", "act", R"("activation": "relu")", {"in"}) + "," +
+                             Layer("MultiplyBeta", "beta", R"("beta": 0.5)", {"in"}) + "," +
+                             Layer("Add", "sum", "", {"act", "beta"});
+  auto graph = Build(layers, "sum", {});
+  ASSERT_TRUE(graph.ok()) << graph.status().message();
+  const at::Tensor x = at::randn({1, 2, 3, 3});
+  const at::Tensor copy = x.clone();
+  const at::Tensor out = (*graph)->Run(x);
+  EXPECT_TRUE(x.equal(copy));
+  EXPECT_TRUE(out.equal(copy.relu().add(copy.mul(0.5))));
 }
 
 TEST(TfjsGraphTest, ValidPaddingShrinksTheImage) {

@@ -3,9 +3,11 @@
 #include <optional>
 #include <utility>
 
+#include <ATen/Context.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/conv2d.h>
+#include <ATen/ops/mkldnn_convolution.h>
 #include <ATen/ops/relu.h>
 #include <c10/util/Exception.h>
 
@@ -95,6 +97,16 @@ Result<GraphOp> BuildInput(const Build& b) {
   return op;
 }
 
+// Whether convolutions in `options` go to oneDNN directly. LibTorch's own choice (at::conv2d) sends 1×1 kernels
+// and inputs under 20480 values with batch 1 to its im2col + BLAS path, made for a fast BLAS: with the reference
+// BLAS that Debian's LibTorch links it is several times slower than oneDNN (70% of medium-x4's time went there).
+// Channels-last spares oneDNN a reorder of the activations into and out of its blocked layout at every layer
+// (10–20% on the RRDB models). See bench/README.md, "Built-in models: CPU speed".
+bool UseOneDnn(const c10::TensorOptions& options) {
+  return options.device().is_cpu() && options.dtype() == at::kFloat && at::hasMKLDNN() &&
+         at::globalContext().userEnabledMkldnn();
+}
+
 // Conv2D settings other than weights: stride 1, one group, channels last, "same" or "valid".
 Status ParseConvSettings(const Build& b, GraphOp& op, std::array<int64_t, 2>& kernel) {
   TSDSR_RETURN_IF_ERROR(ExpectChannelsLast(b));
@@ -124,7 +136,9 @@ Result<GraphOp> BuildConv(const Build& b) {
   const int64_t filters = b.config().value("filters", int64_t{0});
   if (filters < 1) return b.Error("needs filters ≥ 1");
   TSDSR_ASSIGN_OR_RETURN(at::Tensor hwio, TakeWeight(b, "kernel", {kernel[0], kernel[1], b.in[0], filters}));
+  op.onednn = UseOneDnn(b.options);
   op.weight = KernelToOihw(hwio).to(b.options);
+  if (op.onednn) op.weight = op.weight.contiguous(at::MemoryFormat::ChannelsLast);
   if (b.config().value("use_bias", true)) {
     TSDSR_ASSIGN_OR_RETURN(at::Tensor bias, TakeWeight(b, "bias", {filters}));
     op.bias = bias.to(b.options);
@@ -245,21 +259,41 @@ const Builder* FindBuilder(const std::string& class_name) {
   return nullptr;
 }
 
-at::Tensor Activate(at::Tensor x, Activation activation) { return activation == Activation::kRelu ? at::relu(x) : x; }
+// Whether `t` may be overwritten: no other tensor or view shares it (see RunOp).
+bool Unshared(const at::Tensor& t) { return t.use_count() == 1 && t.storage().use_count() == 1; }
+
+at::Tensor Activate(const at::Tensor& x, Activation activation) {
+  if (activation == Activation::kLinear) return x;
+  return Unshared(x) ? x.relu_() : at::relu(x);
+}
 
 at::Tensor RunConv(const GraphOp& op, const at::Tensor& x) {
   const auto& p = op.padding;  // left, right, top, bottom
+  const bool symmetric = p[0] == p[1] && p[2] == p[3];
+  const at::Tensor padded = symmetric ? x : at::constant_pad_nd(x, p);
+  const std::array<int64_t, 2> padding = {symmetric ? p[2] : 0, symmetric ? p[0] : 0};  // else padded already
   const std::array<int64_t, 2> stride = {1, 1};
   at::Tensor out;
-  if (p[0] == p[1] && p[2] == p[3]) {  // symmetric: let the convolution pad
-    const std::array<int64_t, 2> padding = {p[2], p[0]};
-    out = at::conv2d(x, op.weight, op.bias, stride, at::IntArrayRef(padding), op.dilation);
+  if (op.onednn) {
+    out = at::mkldnn_convolution(padded.contiguous(at::MemoryFormat::ChannelsLast), op.weight, op.bias,
+                                 at::IntArrayRef(padding), stride, op.dilation, /*groups=*/1);
   } else {
-    const std::array<int64_t, 2> none = {0, 0};
-    out = at::conv2d(at::constant_pad_nd(x, p), op.weight, op.bias, stride, at::IntArrayRef(none), op.dilation);
+    out = at::conv2d(padded, op.weight, op.bias, stride, at::IntArrayRef(padding), op.dilation);
   }
   if (op.activation == Activation::kRelu) out.relu_();
-  return out;
+  return op.shuffle_after > 1 ? DepthToSpace(out, op.shuffle_after) : out;
+}
+
+// The sum of the inputs, accumulated in place into an unshared first or second input when there is one
+// (a + b and b + a are the same float).
+at::Tensor RunAdd(const std::vector<at::Tensor>& inputs) {
+  if (inputs.size() == 1) return inputs[0];
+  const size_t into = !Unshared(inputs[0]) && Unshared(inputs[1]) ? 1 : 0;
+  const bool in_place = Unshared(inputs[into]) && inputs[0].sizes() == inputs[1].sizes() &&
+                        inputs[0].scalar_type() == inputs[1].scalar_type();
+  at::Tensor sum = in_place ? inputs[into].add_(inputs[1 - into]) : inputs[0].add(inputs[1]);
+  for (size_t i = 2; i < inputs.size(); ++i) sum.add_(inputs[i]);
+  return sum;
 }
 
 }  // namespace
@@ -295,14 +329,10 @@ at::Tensor RunOp(const GraphOp& op, const std::vector<at::Tensor>& inputs) {
       return Activate(inputs[0], op.activation);
     case OpKind::kConcatenate:
       return at::cat(inputs, op.axis);
-    case OpKind::kAdd: {
-      if (inputs.size() == 1) return inputs[0];
-      at::Tensor sum = inputs[0].add(inputs[1]);
-      for (size_t i = 2; i < inputs.size(); ++i) sum.add_(inputs[i]);
-      return sum;
-    }
+    case OpKind::kAdd:
+      return RunAdd(inputs);
     case OpKind::kScale:
-      return inputs[0].mul(op.factor);
+      return Unshared(inputs[0]) ? inputs[0].mul_(op.factor) : inputs[0].mul(op.factor);
     case OpKind::kDepthToSpace:
       return DepthToSpace(inputs[0], op.block_y);
     case OpKind::kUpsampleNearest:

@@ -29,8 +29,14 @@ struct GraphOp {
   // kConv2D: weight (out, in, kh, kw) and bias (out) or undefined, in the run's dtype on its device.
   at::Tensor weight;
   at::Tensor bias;
+  // kConv2D on CPU float32: run by oneDNN (mkldnn_convolution) on channels-last tensors, the weight stored
+  // channels-last; otherwise by at::conv2d.
+  bool onednn = false;
   std::array<int64_t, 4> padding{};  // left, right, top, bottom (zeros); all 0 for "valid"
   std::array<int64_t, 2> dilation{1, 1};
+  // kConv2D: DepthToSpace(output, shuffle_after) follows the convolution (and its activation) when > 1: an
+  // UpSampling2D folded into it (see TfjsGraph).
+  int64_t shuffle_after = 1;
   Activation activation = Activation::kLinear;  // kConv2D (applied after it) and kActivation
   int64_t axis = 1;                             // kConcatenate: the NCHW dimension
   double factor = 1.0;                          // kScale
@@ -47,7 +53,10 @@ Result<GraphOp> BuildOp(const TfjsLayer& layer, const std::vector<int64_t>& inpu
                         std::map<std::string, at::Tensor>& weights, const c10::TensorOptions& options,
                         const std::string& path);
 
-// Runs `op` on its inputs (NCHW, in the order of the layer's inputs; none for kInput). Throws c10::Error.
+// Runs `op` on its inputs (NCHW sizes, in the order of the layer's inputs; none for kInput) and returns its output,
+// NCHW sizes in any memory layout (a oneDNN convolution's is channels-last). An input that nothing else references
+// (its tensor and storage held only by `inputs`) may be overwritten and returned: relu, add and scale then work
+// in place. Throws c10::Error.
 at::Tensor RunOp(const GraphOp& op, const std::vector<at::Tensor>& inputs);
 
 }  // namespace tsdsr::model

@@ -1,5 +1,6 @@
 #include "worker/model/tfjs_ops.h"
 
+#include <ATen/ops/zeros.h>
 #include <c10/util/Exception.h>
 
 namespace tsdsr::model {
@@ -14,6 +15,14 @@ at::Tensor DepthToSpace(const at::Tensor& x, int64_t block) {
   TORCH_CHECK(depth % (block * block) == 0, "depth_to_space: ", depth, " channels are not a multiple of ",
               block * block);
   const int64_t c = depth / (block * block);
+  if (x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous()) {
+    // On the NHWC data: (n, y, x, i, j, c) → (n, y, i, x, j, c), seen again as NCHW.
+    return x.permute({0, 2, 3, 1})
+        .reshape({n, h, w, block, block, c})
+        .permute({0, 1, 3, 2, 4, 5})
+        .reshape({n, h * block, w * block, c})
+        .permute({0, 3, 1, 2});
+  }
   // Channel index (i·b + j)·C + c → axes (i, j, c); then out[n, c, y, i, x, j].
   return x.reshape({n, block, block, c, h, w}).permute({0, 3, 4, 1, 5, 2}).reshape({n, c, h * block, w * block});
 }
@@ -37,6 +46,39 @@ std::array<int64_t, 4> SamePadding(int64_t kernel_h, int64_t kernel_w, int64_t d
 at::Tensor KernelToOihw(const at::Tensor& hwio) {
   TORCH_CHECK(hwio.dim() == 4, "a Conv2D kernel is (kh, kw, in, out), got ", hwio.sizes());
   return hwio.permute({3, 2, 0, 1}).contiguous();
+}
+
+namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+}  // namespace
+
+at::Tensor UpsampledConvKernel(const at::Tensor& oihw, int64_t block) {
+  TORCH_CHECK(oihw.dim() == 4 && oihw.size(2) % 2 == 1 && oihw.size(3) % 2 == 1,
+              "folding an upsampling takes an odd (out, in, kh, kw) kernel, got ", oihw.sizes());
+  TORCH_CHECK(block >= 1, "upsampling factor must be at least 1, got ", block);
+  const int64_t rh = (oihw.size(2) - 1) / 2;
+  const int64_t rw = (oihw.size(3) - 1) / 2;
+  const int64_t low_rh = (rh + block - 1) / block;  // radius in low-resolution pixels
+  const int64_t low_rw = (rw + block - 1) / block;
+  const at::Tensor w = oihw.to(at::kDouble);
+  at::Tensor fused = at::zeros({block, block, oihw.size(0), oihw.size(1), 2 * low_rh + 1, 2 * low_rw + 1}, w.options());
+  for (int64_t i = 0; i < block; ++i) {
+    for (int64_t j = 0; j < block; ++j) {
+      // Output pixel (y·b + i, x·b + j) reads upsampled pixel (y·b + i + dy, ...) = x[y + ⌊(i + dy) / b⌋, ...].
+      for (int64_t dy = -rh; dy <= rh; ++dy) {
+        for (int64_t dx = -rw; dx <= rw; ++dx) {
+          fused[i][j]
+              .select(2, FloorDiv(i + dy, block) + low_rh)
+              .select(2, FloorDiv(j + dx, block) + low_rw)
+              .add_(w.select(2, dy + rh).select(2, dx + rw));
+        }
+      }
+    }
+  }
+  return fused.reshape({block * block * oihw.size(0), oihw.size(1), 2 * low_rh + 1, 2 * low_rw + 1})
+      .to(oihw.scalar_type());
 }
 
 int64_t NchwAxis(int64_t nhwc_axis) {
