@@ -11,12 +11,18 @@ struct Kind {
 };
 
 // Kinds the worker can build. A kind is listed here only once its worker code exists.
-constexpr std::array<Kind, 4> kKinds = {
-    {{"bicubic", false}, {"lanczos", false}, {"builtin", true}, {"simulated", true}}};
+constexpr std::array<Kind, 6> kKinds = {{{"bicubic", false},
+                                         {"lanczos", false},
+                                         {"builtin", true},
+                                         {"torchscript", true},
+                                         {"tsdsr", true},
+                                         {"simulated", true}}};
 
 }  // namespace
 
-std::string_view ModelSpecForms() { return "bicubic, lanczos, builtin:NAME, simulated:MS"; }
+std::string_view ModelSpecForms() {
+  return "bicubic, lanczos, builtin:NAME, torchscript:PATH, tsdsr:SD3_DIR, simulated:MS";
+}
 
 Result<ModelSpec> ParseModelSpec(std::string_view spec) {
   ModelSpec parsed;
@@ -37,21 +43,43 @@ Result<ModelSpec> ParseModelSpec(std::string_view spec) {
                                  std::string(ModelSpecForms()));
 }
 
-bool IsColorFix(std::string_view name) { return name == "none" || name == "wavelet" || name == "adain"; }
+bool IsColorFix(std::string_view name) {
+  return name == "auto" || name == "none" || name == "wavelet" || name == "adain";
+}
 
-Status ValidateModelFlags(std::string_view spec, int model_scale, std::string_view color_fix) {
-  Result<ModelSpec> parsed = ParseModelSpec(spec);
+std::string_view DefaultColorFix(std::string_view kind) {
+  return kind == "tsdsr" || kind == "builtin" ? "wavelet" : "none";
+}
+
+namespace {
+
+// InvalidArgument unless `value` is set exactly when the kind needs it.
+Status CheckKindFlag(const std::string& flag, bool set, bool needed, const std::string& spec, const char* kind_form) {
+  if (needed && !set) return Status::InvalidArgument("--" + flag + " is required with " + kind_form);
+  if (!needed && set) {
+    return Status::InvalidArgument("--" + flag + " applies only to " + kind_form + " models, not '" + spec + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateModelFlags(const ModelFlags& flags) {
+  Result<ModelSpec> parsed = ParseModelSpec(flags.spec);
   if (!parsed.ok()) return Status::InvalidArgument("--model: " + parsed.status().message());
-  const bool needs_scale = parsed->kind == "torchscript";
-  if (needs_scale && (model_scale < 1 || model_scale > 16)) {
+  if (parsed->kind == "torchscript" && (flags.model_scale < 1 || flags.model_scale > 16)) {
     return Status::InvalidArgument("--model-scale must be within 1..16 for a torchscript:PATH model (the factor "
                                    "its network upscales by)");
   }
-  if (!needs_scale && model_scale != 0) {
-    return Status::InvalidArgument("--model-scale applies only to torchscript:PATH models; '" + std::string(spec) +
+  if (parsed->kind != "torchscript" && flags.model_scale != 0) {
+    return Status::InvalidArgument("--model-scale applies only to torchscript:PATH models; '" + flags.spec +
                                    "' knows its own scales");
   }
-  if (!IsColorFix(color_fix)) return Status::InvalidArgument("--color-fix must be none, wavelet or adain");
+  const bool tsdsr = parsed->kind == "tsdsr";
+  TSDSR_RETURN_IF_ERROR(CheckKindFlag("lora-dir", !flags.lora_dir.empty(), tsdsr, flags.spec, "tsdsr:SD3_DIR"));
+  TSDSR_RETURN_IF_ERROR(
+      CheckKindFlag("embeddings-dir", !flags.embeddings_dir.empty(), tsdsr, flags.spec, "tsdsr:SD3_DIR"));
+  if (!IsColorFix(flags.color_fix)) return Status::InvalidArgument("--color-fix must be auto, none, wavelet or adain");
   return Status::Ok();
 }
 

@@ -22,12 +22,27 @@ Result<ModelSpec> ParseModelSpec(std::string_view spec);
 // "bicubic, lanczos, builtin:NAME, torchscript:PATH, tsdsr:DIR, simulated:MS"
 std::string_view ModelSpecForms();
 
-// Colour fixes a worker can apply to any model's output (--color-fix): "none", "wavelet", "adain".
+// Colour fixes a worker can apply to any model's output (--color-fix): "auto" (DefaultColorFix of the model),
+// "none", "wavelet", "adain".
 bool IsColorFix(std::string_view name);
 
-// The model flags of a process, checked together: `spec` parses; `model_scale` (--model-scale) is 1..16 for
-// torchscript:PATH, which needs it, and 0 (unset) for every other kind; `color_fix` is IsColorFix. InvalidArgument
-// naming the flag otherwise.
-Status ValidateModelFlags(std::string_view spec, int model_scale, std::string_view color_fix);
+// What "--color-fix auto" means for a model kind: "wavelet" for tsdsr (as TSD-SR's own inference does) and for the
+// built-in networks (it removes psnr-small's brightness bias on flat and dark content and gains 0.3 dB at ×2;
+// README, "Quality"), "none" for the others (interpolation, and TorchScript models nothing is known about).
+std::string_view DefaultColorFix(std::string_view kind);
+
+// The model flags of a process (worker, or dispatcher for its local workers).
+struct ModelFlags {
+  std::string spec;            // --model
+  int model_scale = 0;         // --model-scale: torchscript:PATH only
+  std::string color_fix = "auto";  // --color-fix
+  std::string lora_dir;        // --lora-dir: tsdsr:SD3_DIR only
+  std::string embeddings_dir;  // --embeddings-dir: tsdsr:SD3_DIR only
+};
+
+// Checks the flags together: the spec parses; --model-scale is 1..16 for torchscript:PATH, which needs it, and 0
+// (unset) otherwise; --lora-dir and --embeddings-dir are given for tsdsr:SD3_DIR, which needs them, and for
+// nothing else; --color-fix is IsColorFix. InvalidArgument naming the flag otherwise. Files are not opened here.
+Status ValidateModelFlags(const ModelFlags& flags);
 
 }  // namespace tsdsr

@@ -1,9 +1,17 @@
 #include "common/model_spec.h"
 
+#include <utility>
+
 #include <gtest/gtest.h>
 
 namespace tsdsr {
 namespace {
+
+Status Check(std::string spec, int model_scale, std::string color_fix, std::string lora_dir = "",
+             std::string embeddings_dir = "") {
+  return ValidateModelFlags(ModelFlags{std::move(spec), model_scale, std::move(color_fix), std::move(lora_dir),
+                                       std::move(embeddings_dir)});
+}
 
 TEST(ModelSpecTest, SplitsKindAndArgument) {
   auto bicubic = ParseModelSpec("bicubic");
@@ -14,6 +22,10 @@ TEST(ModelSpecTest, SplitsKindAndArgument) {
   ASSERT_TRUE(builtin.ok());
   EXPECT_EQ(builtin->kind, "builtin");
   EXPECT_EQ(builtin->argument, "thick-x4");
+  auto torchscript = ParseModelSpec("torchscript:/models/x4.pt");
+  ASSERT_TRUE(torchscript.ok());
+  EXPECT_EQ(torchscript->kind, "torchscript");
+  EXPECT_EQ(torchscript->argument, "/models/x4.pt");
   auto simulated = ParseModelSpec("simulated:a:b");  // only the first ':' splits
   ASSERT_TRUE(simulated.ok());
   EXPECT_EQ(simulated->argument, "a:b");
@@ -25,21 +37,49 @@ TEST(ModelSpecTest, RefusesWhatItCannotBuild) {
   EXPECT_NE(ParseModelSpec("builtin").status().message().find("needs an argument"), std::string::npos);
   EXPECT_NE(ParseModelSpec("builtin:").status().message().find("needs an argument"), std::string::npos);
   EXPECT_NE(ParseModelSpec("bicubic:x").status().message().find("takes no argument"), std::string::npos);
+  EXPECT_NE(ParseModelSpec("torchscript:").status().message().find("needs an argument"), std::string::npos);
+  EXPECT_NE(ParseModelSpec("magic").status().message().find("torchscript:PATH"), std::string::npos);
   EXPECT_FALSE(ParseModelSpec("").ok());
 }
 
 TEST(ModelSpecTest, ColorFixes) {
-  for (const char* name : {"none", "wavelet", "adain"}) EXPECT_TRUE(IsColorFix(name)) << name;
+  for (const char* name : {"auto", "none", "wavelet", "adain"}) EXPECT_TRUE(IsColorFix(name)) << name;
+  EXPECT_EQ(DefaultColorFix("tsdsr"), "wavelet");
+  EXPECT_EQ(DefaultColorFix("builtin"), "wavelet");
+  EXPECT_EQ(DefaultColorFix("torchscript"), "none");
+  EXPECT_EQ(DefaultColorFix("bicubic"), "none");
   for (const char* name : {"", "Wavelet", "histogram"}) EXPECT_FALSE(IsColorFix(name)) << name;
 }
 
 TEST(ModelSpecTest, ModelFlagsTogether) {
-  EXPECT_TRUE(ValidateModelFlags("bicubic", 0, "none").ok());
-  EXPECT_TRUE(ValidateModelFlags("builtin:psnr-small", 0, "wavelet").ok());
-  EXPECT_EQ(ValidateModelFlags("magic", 0, "none").message().rfind("--model: unknown model", 0), 0u);
-  EXPECT_NE(ValidateModelFlags("bicubic", 2, "none").message().find("applies only to torchscript:PATH"),
+  EXPECT_TRUE(Check("bicubic", 0, "none").ok());
+  EXPECT_TRUE(Check("builtin:psnr-small", 0, "wavelet").ok());
+  EXPECT_EQ(Check("magic", 0, "none").message().rfind("--model: unknown model", 0), 0u);
+  EXPECT_NE(Check("bicubic", 2, "none").message().find("applies only to torchscript:PATH"),
             std::string::npos);
-  EXPECT_EQ(ValidateModelFlags("lanczos", 0, "sepia").message(), "--color-fix must be none, wavelet or adain");
+  EXPECT_EQ(Check("lanczos", 0, "sepia").message(), "--color-fix must be auto, none, wavelet or adain");
+}
+
+TEST(ModelSpecTest, TorchscriptNeedsModelScale) {
+  EXPECT_TRUE(Check("torchscript:/m.pt", 4, "none").ok());
+  EXPECT_TRUE(Check("torchscript:/m.pt", 1, "wavelet").ok());
+  EXPECT_TRUE(Check("torchscript:/m.pt", 16, "none").ok());
+  for (int scale : {0, -2, 17}) {
+    const std::string message = Check("torchscript:/m.pt", scale, "none").message();
+    EXPECT_EQ(message.rfind("--model-scale must be within 1..16", 0), 0u) << scale << ": " << message;
+  }
+}
+
+TEST(ModelSpecTest, TsdsrNeedsItsLoraAndEmbeddings) {
+  EXPECT_TRUE(Check("tsdsr:/sd3", 0, "auto", "/lora", "/emb").ok());
+  EXPECT_EQ(Check("tsdsr:/sd3", 0, "auto", "", "/emb").message(),
+            "--lora-dir is required with tsdsr:SD3_DIR");
+  EXPECT_EQ(Check("tsdsr:/sd3", 0, "auto", "/lora", "").message(),
+            "--embeddings-dir is required with tsdsr:SD3_DIR");
+  EXPECT_EQ(Check("bicubic", 0, "auto", "/lora", "").message(),
+            "--lora-dir applies only to tsdsr:SD3_DIR models, not 'bicubic'");
+  EXPECT_NE(Check("tsdsr:/sd3", 2, "auto", "/lora", "/emb").message().find("--model-scale applies"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -25,8 +25,10 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
       ->capture_default_str();
   app.add_option("--model", o.model, "Model spec for local workers")->capture_default_str();
   app.add_option("--model-scale", o.model_scale, "Local workers' --model-scale (torchscript:PATH models, 1-16)");
-  app.add_option("--color-fix", o.color_fix, "Local workers' --color-fix: none, wavelet or adain")
+  app.add_option("--color-fix", o.color_fix, "Local workers' --color-fix: auto, none, wavelet or adain")
       ->capture_default_str();
+  app.add_option("--lora-dir", o.lora_dir, "Local workers' --lora-dir (tsdsr:SD3_DIR models)");
+  app.add_option("--embeddings-dir", o.embeddings_dir, "Local workers' --embeddings-dir (tsdsr:SD3_DIR models)");
   app.add_option("--device", o.device, "Devices of local workers: auto, cpu or cuda")->capture_default_str();
   app.add_option("--models-dir", o.models_dir, "Local workers' --models-dir: where builtin:NAME models are "
                  "(default: theirs, $TSDSR_MODELS_DIR or <repo>/models)");
@@ -70,6 +72,10 @@ Status ValidateApiKey(const std::string& key) {
 
 }  // namespace
 
+ModelFlags ModelFlagsOf(const DispatcherOptions& o) {
+  return ModelFlags{o.model, o.model_scale, o.color_fix, o.lora_dir, o.embeddings_dir};
+}
+
 const std::vector<int>& SupportedScales() {
   static const std::vector<int> scales = {2, 4};
   return scales;
@@ -92,7 +98,7 @@ Status ValidateDispatcherOptions(const DispatcherOptions& o) {
   if (o.port < 0 || o.port > 65535) return OutOf("port", "within 0..65535");
   if (o.process_size < 64 || o.process_size > 256) return OutOf("process-size", "within 64..256");
   if (o.workers < -1 || o.workers > 64) return OutOf("workers", "-1 (one per GPU), 0 (remote workers only) or up to 64");
-  TSDSR_RETURN_IF_ERROR(ValidateModelFlags(o.model, o.model_scale, o.color_fix));
+  TSDSR_RETURN_IF_ERROR(ValidateModelFlags(ModelFlagsOf(o)));
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") return OutOf("device", "auto, cpu or cuda");
   if (o.worker_endpoint.rfind("tcp://", 0) != 0 && o.worker_endpoint.rfind("ipc://", 0) != 0) {
     return OutOf("worker-endpoint", "a tcp:// or ipc:// address, e.g. tcp://127.0.0.1:5555");

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/cli.h"
+#include "common/model_spec.h"
 #include "common/status.h"
 
 namespace tsdsr::dispatcher {
@@ -17,9 +18,11 @@ struct DispatcherOptions {
   int upscale = 2;                  // default scale when a request names none
   int process_size = 128;           // default LR tile edge when a request names none
   int workers = -1;                 // local worker processes; -1 = one per visible GPU, or 1 without GPUs
-  std::string model = "bicubic";    // model spec handed to local workers
+  std::string model = "builtin:best";  // model spec handed to local workers: the best built-in model per scale
   int model_scale = 0;              // local workers' --model-scale (torchscript:PATH models)
-  std::string color_fix = "none";   // local workers' --color-fix: none, wavelet or adain
+  std::string color_fix = "auto";   // local workers' --color-fix: auto, none, wavelet or adain
+  std::string lora_dir;             // local workers' --lora-dir (tsdsr:SD3_DIR)
+  std::string embeddings_dir;       // local workers' --embeddings-dir (tsdsr:SD3_DIR)
   std::string device = "auto";      // devices of local workers: auto, cpu, cuda
   std::string models_dir;           // local workers' --models-dir (builtin:NAME); empty = the workers' default
   std::string worker_endpoint = "tcp://127.0.0.1:5555";  // ZeroMQ ROUTER bind address
@@ -52,6 +55,9 @@ DispatcherCommandLine ParseDispatcherCommandLine(const std::vector<std::string>&
 // Checks every value; InvalidArgument naming the option and what is allowed. FailedPrecondition, saying how
 // to set keys up, for a worker endpoint other machines reach without --curve-dir or --insecure-workers.
 Status ValidateDispatcherOptions(const DispatcherOptions& options);
+
+// The model flags among the options, for ValidateModelFlags.
+ModelFlags ModelFlagsOf(const DispatcherOptions& options);
 
 // The accepted upscale factors of the service (a model may accept fewer).
 const std::vector<int>& SupportedScales();

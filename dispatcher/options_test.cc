@@ -50,10 +50,20 @@ TEST(DispatcherOptionsTest, InvalidValuesSayWhatIsAllowed) {
   EXPECT_NE(check({"--log-level", "loud"}).find("--log-level"), std::string::npos);
 }
 
+// config/dispatcher.toml, the example the README points to, is read and valid.
+TEST(DispatcherOptionsTest, TheExampleConfigIsValid) {
+  const std::string source = __FILE__;  // <repo>/dispatcher/options_test.cc
+  const std::string example = source.substr(0, source.rfind("/dispatcher/")) + "/config/dispatcher.toml";
+  auto line = Parse({"--config", example});
+  ASSERT_FALSE(line.outcome.exit) << line.outcome.output;
+  EXPECT_EQ(line.options.model, "builtin:best");
+  EXPECT_TRUE(ValidateDispatcherOptions(line.options).ok()) << ValidateDispatcherOptions(line.options).message();
+}
+
 TEST(DispatcherOptionsTest, ModelFlagsAreCheckedTogether) {
   auto check = [](std::vector<std::string> args) { return ValidateDispatcherOptions(Parse(args).options).message(); };
   EXPECT_NE(check({"--model-scale", "4"}).find("--model-scale applies only to torchscript:PATH"), std::string::npos);
-  EXPECT_EQ(check({"--color-fix", "sepia"}), "--color-fix must be none, wavelet or adain");
+  EXPECT_EQ(check({"--color-fix", "sepia"}), "--color-fix must be auto, none, wavelet or adain");
   EXPECT_TRUE(ValidateDispatcherOptions(Parse({"--color-fix", "wavelet"}).options).ok());
 }
 

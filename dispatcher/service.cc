@@ -106,6 +106,10 @@ Status DispatcherService::StartWorkers(const DispatcherOptions& options, const s
   if (options.model_scale != 0) {
     s.common_args.insert(s.common_args.end(), {"--model-scale", std::to_string(options.model_scale)});
   }
+  if (!options.lora_dir.empty()) s.common_args.insert(s.common_args.end(), {"--lora-dir", options.lora_dir});
+  if (!options.embeddings_dir.empty()) {
+    s.common_args.insert(s.common_args.end(), {"--embeddings-dir", options.embeddings_dir});
+  }
   launcher_ = MakePosixLauncher();
   supervisor_ = std::make_unique<Supervisor>(s, *launcher_, metrics_);
   return supervisor_->Start();

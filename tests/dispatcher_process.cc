@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 #include <utility>
@@ -17,6 +18,7 @@ Result<std::unique_ptr<DispatcherProcess>> DispatcherProcess::Start(const Dispat
                                    "--workers", std::to_string(options.workers), "--worker-endpoint",
                                    options.worker_endpoint, "--log-level", "warn"};
   argv.insert(argv.end(), options.extra_flags.begin(), options.extra_flags.end());
+  if (std::find(argv.begin(), argv.end(), "--model") == argv.end()) argv.insert(argv.end(), {"--model", "bicubic"});
   TSDSR_ASSIGN_OR_RETURN(process->pid_, process->launcher_->Launch(argv));
   TSDSR_RETURN_IF_ERROR(process->WaitUntilReady(options));  // on error the destructor stops it
   return process;

@@ -21,7 +21,9 @@ struct DispatcherProcessOptions {
   int wait_for_ready = -1;               // ready workers to wait for; -1 = `workers`
   std::string worker_endpoint = "tcp://127.0.0.1:*";  // --worker-endpoint
   std::vector<std::string> extra_flags;  // besides the fixed ones (--port 0 --port-file --workers
-                                         // --worker-endpoint --log-level warn), which they must not repeat
+                                         // --worker-endpoint --log-level warn), which they must not repeat;
+                                         // --model is bicubic (outputs are checked against OpenCV) unless
+                                         // they name one
   std::chrono::milliseconds ready_timeout{60000};
   std::chrono::milliseconds http_timeout{120000};  // of each request made through http()
 };

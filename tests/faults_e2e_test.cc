@@ -162,8 +162,8 @@ TEST(FaultsE2eTest, DispatcherRestartIsRecoveredByRunningWorkers) {
   options.worker_endpoint = "ipc://" + dir.File("workers.sock");
   auto first = Cluster::Start(options);
   ASSERT_NE(first, nullptr);
-  TestProcess worker({Program("tsdsr-worker"), "--connect", options.worker_endpoint, "--heartbeat-ms", "200",
-                      "--id", "remote-1", "--log-level", "warn"});
+  TestProcess worker({Program("tsdsr-worker"), "--connect", options.worker_endpoint, "--model", "bicubic",
+                      "--heartbeat-ms", "200", "--id", "remote-1", "--log-level", "warn"});
   ASSERT_TRUE(first->WaitForWorkers(1, std::chrono::seconds(30)));
   kill(first->pid(), SIGKILL);
   first.reset();

@@ -151,9 +151,9 @@ TEST(SecurityE2eTest, CurveAdmitsAuthorizedWorkersAndRefusesStrangers) {
 
   const std::string connect = "tcp://127.0.0.1:" + port;
   TestProcess good({Program("tsdsr-worker"), "--connect", connect, "--curve-dir", keys, "--id", "remote-ok",
-                    "--heartbeat-ms", "200", "--log-level", "warn"});
+                    "--model", "bicubic", "--heartbeat-ms", "200", "--log-level", "warn"});
   auto bad = StartLogged({Program("tsdsr-worker"), "--connect", connect, "--curve-dir", stranger, "--id", "stranger",
-                          "--heartbeat-ms", "200", "--log-level", "warn"},
+                          "--model", "bicubic", "--heartbeat-ms", "200", "--log-level", "warn"},
                          dir.File("stranger.log"));
 
   // The local worker (keys made for this run) and the authorized remote one register.

@@ -16,6 +16,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "worker/model/builtin_catalog.h"
 #include "worker/model/builtin_model.h"
 #include "worker/model_factory.h"
 #include "worker/torch_upscaler.h"
@@ -139,6 +140,42 @@ TEST(BuiltinModelTest, TiledThroughTheWorkerMatchesTheWholeImage) {
   const double psnr = cv::PSNR(*tiled, *whole);
   std::cout << "slim-x2 tiled (64) vs whole: PSNR " << psnr << " dB\n";
   EXPECT_GT(psnr, 45.0);
+}
+
+// With no model named, the worker serves builtin:best: each scale of the service by its best-measured network,
+// the request's scale picking which one runs.
+TEST(BuiltinModelTest, TheDefaultServesEachScaleWithItsBestModel) {
+  for (std::string_view name : model::BestBuiltinModels()) {
+    if (const std::string missing = MissingPackage(*model::FindBuiltinModel(name)); !missing.empty()) {
+      GTEST_SKIP() << missing;
+    }
+  }
+  ModelOptions options;  // the defaults but the colour fix: the network's own output is compared below
+  options.color_fix = "none";
+  auto upscaler = CreateUpscaler(options);
+  ASSERT_TRUE(upscaler.ok()) << upscaler.status().message();
+  EXPECT_EQ((*upscaler)->description().name, "psnr-small+thick-x4");
+  EXPECT_EQ((*upscaler)->description().scales, (std::vector<int>{2, 4}));
+  auto thick = BuiltinModel::Create("thick-x4", ModelsDir(), c10::kCPU, at::kFloat);
+  ASSERT_TRUE(thick.ok()) << thick.status().message();
+  const std::string fixture =
+      model::BuiltinPackageDir(ModelsDir(), "esrgan-thick") + "/assets/fixture.png";
+  const cv::Mat bgr = cv::imread(fixture, cv::IMREAD_COLOR)(cv::Rect(30, 40, 40, 36)).clone();
+  UpscaleRequest request;
+  request.scale = 4;
+  auto served = (*upscaler)->Upscale(bgr, request);
+  ASSERT_TRUE(served.ok()) << served.status().message();
+  c10::InferenceMode inference_mode;
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  const at::Tensor input = at::from_blob(rgb.data, {1, rgb.rows, rgb.cols, 3}, at::kByte).permute({0, 3, 1, 2});
+  const at::Tensor direct = (*thick)->Forward(input.to(at::kFloat).div(255), 4).mul(255).clamp(0, 255).round();
+  const at::Tensor hwc = direct[0].permute({1, 2, 0}).to(at::kByte).contiguous();
+  cv::Mat expected_rgb(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr());
+  cv::Mat expected;
+  cv::cvtColor(expected_rgb, expected, cv::COLOR_RGB2BGR);
+  ASSERT_EQ(served->size(), expected.size());
+  EXPECT_GT(cv::PSNR(*served, expected), 45.0) << "×4 must run thick-x4";
 }
 
 }  // namespace

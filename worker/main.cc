@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   model.spec = line.options.model;
   model.model_scale = line.options.model_scale;
   model.color_fix = line.options.color_fix;
+  model.lora_dir = line.options.lora_dir;
+  model.embeddings_dir = line.options.embeddings_dir;
   model.device = line.options.device;
   model.tile_batch = line.options.tile_batch;
   model.models_dir = line.options.models_dir;

@@ -8,6 +8,8 @@
 #include "worker/interpolation_model.h"
 #include "worker/model/builtin_model.h"
 #include "worker/model/device.h"
+#include "worker/model/sd3/tsdsr_model.h"
+#include "worker/model/torchscript_model.h"
 #include "worker/simulated_model.h"
 #include "worker/torch_upscaler.h"
 
@@ -21,9 +23,21 @@ Result<std::unique_ptr<model::TileModel>> CreateTileModel(const ModelSpec& spec,
   std::unique_ptr<model::TileModel> tile_model;
   if (spec.kind == "builtin") {
     // float32 everywhere for now: the networks' float16 accuracy on CUDA is not yet measured.
-    TSDSR_ASSIGN_OR_RETURN(tile_model, model::BuiltinModel::Create(
+    TSDSR_ASSIGN_OR_RETURN(tile_model, model::CreateBuiltinModels(
                                            spec.argument, model::ResolveModelsDir(options.models_dir), device,
                                            c10::ScalarType::Float));
+  }
+  if (spec.kind == "torchscript") {
+    // float32 on every device: an arbitrary network is not known to be float16-safe (torchscript_model.h).
+    TSDSR_ASSIGN_OR_RETURN(tile_model, model::TorchscriptModel::Create(spec.argument, options.model_scale, device,
+                                                                       c10::ScalarType::Float));
+  }
+  if (spec.kind == "tsdsr") {
+    model::sd3::TsdsrOptions tsdsr;
+    tsdsr.paths = {spec.argument, options.lora_dir, options.embeddings_dir};
+    // bfloat16 on CUDA: SD3's activations exceed float16's range in places; float32 on the CPU.
+    TSDSR_ASSIGN_OR_RETURN(tile_model, model::sd3::TsdsrModel::Create(
+                                           tsdsr, device, device.is_cuda() ? c10::kBFloat16 : c10::kFloat));
   }
   if (spec.kind == "bicubic") tile_model = std::make_unique<InterpolationModel>(Interpolation::kBicubic, device);
   if (spec.kind == "lanczos") tile_model = std::make_unique<InterpolationModel>(Interpolation::kLanczos, device);
@@ -39,16 +53,20 @@ Result<std::unique_ptr<model::TileModel>> CreateTileModel(const ModelSpec& spec,
 
 Result<std::unique_ptr<Upscaler>> CreateUpscaler(const ModelOptions& options) {
   // Cheap checks first: loading a network can take a while.
-  TSDSR_RETURN_IF_ERROR(ValidateModelFlags(options.spec, options.model_scale, options.color_fix));
+  TSDSR_RETURN_IF_ERROR(ValidateModelFlags(
+      ModelFlags{options.spec, options.model_scale, options.color_fix, options.lora_dir, options.embeddings_dir}));
   TSDSR_ASSIGN_OR_RETURN(ModelSpec spec, ParseModelSpec(options.spec));
   model::TilerOptions tiler_options;
   tiler_options.tile_batch = options.tile_batch;
   tiler_options.overlap = options.tile_overlap;
   TSDSR_RETURN_IF_ERROR(ValidateTilerOptions(tiler_options));
+  const std::string color_fix_name =
+      options.color_fix == "auto" ? std::string(DefaultColorFix(spec.kind)) : options.color_fix;
+  TSDSR_ASSIGN_OR_RETURN(model::ColorFix color_fix, model::ParseColorFix(color_fix_name));
   TSDSR_ASSIGN_OR_RETURN(c10::Device device, model::ResolveDevice(options.device));
   TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<model::TileModel> tile_model, CreateTileModel(spec, options, device));
   TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<TorchUpscaler> upscaler,
-                         TorchUpscaler::Create(std::move(tile_model), tiler_options));
+                         TorchUpscaler::Create(std::move(tile_model), tiler_options, color_fix));
   TSDSR_RETURN_IF_ERROR(upscaler->Warmup());
   return std::unique_ptr<Upscaler>(std::move(upscaler));
 }

@@ -11,9 +11,11 @@
 namespace tsdsr::worker {
 
 struct ModelOptions {
-  std::string spec = "bicubic";  // a model spec, see common/model_spec.h ("bicubic", "lanczos", ...)
+  std::string spec = "builtin:best";  // a model spec, see common/model_spec.h ("bicubic", "builtin:NAME", ...)
   int model_scale = 0;           // torchscript:PATH: the factor the network upscales by (ValidateModelFlags)
-  std::string color_fix = "none";  // none, wavelet or adain (IsColorFix)
+  std::string color_fix = "auto";  // auto, none, wavelet or adain (IsColorFix; auto = DefaultColorFix)
+  std::string lora_dir;            // tsdsr:SD3_DIR: TSD-SR's LoRA files
+  std::string embeddings_dir;      // tsdsr:SD3_DIR: TSD-SR's prompt embeddings
   std::string device = "cpu";    // cpu, cuda or cuda:N
   int tile_batch = 4;            // tiles per model call
   int tile_overlap = 0;          // LR pixels shared by neighbouring tiles, 0..32; 0 = max(8, process_size/8)

@@ -24,8 +24,13 @@ WorkerCommandLine ParseWorkerCommandLine(const std::vector<std::string>& args) {
   app.add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--model", o.model, "Model spec")->capture_default_str();
   app.add_option("--model-scale", o.model_scale, "Upscale factor of a torchscript:PATH model (1-16)");
-  app.add_option("--color-fix", o.color_fix, "none, wavelet or adain: keep the output's colours (low "
-                 "frequencies) those of the bicubic upscale")->capture_default_str();
+  app.add_option("--color-fix", o.color_fix, "auto, none, wavelet or adain: keep the output's colours (low "
+                 "frequencies) those of the bicubic upscale; auto is wavelet for tsdsr, none otherwise")
+      ->capture_default_str();
+  app.add_option("--lora-dir", o.lora_dir, "tsdsr:SD3_DIR models: folder of TSD-SR's transformer.safetensors and "
+                 "vae.safetensors");
+  app.add_option("--embeddings-dir", o.embeddings_dir, "tsdsr:SD3_DIR models: folder of TSD-SR's prompt_embeds.pt "
+                 "and pool_embeds.pt");
   app.add_option("--id", o.id, "Worker name (default: host-pid)");
   app.add_option("--slots", o.slots, "Jobs held at once (1-16)")->capture_default_str();
   app.add_option("--heartbeat-ms", o.heartbeat_ms, "Heartbeat interval")->capture_default_str();
@@ -47,7 +52,7 @@ Status ValidateWorkerOptions(const WorkerOptions& o) {
   if (o.connect.rfind("tcp://", 0) != 0 && o.connect.rfind("ipc://", 0) != 0) {
     return OutOf("connect", "a tcp:// or ipc:// address, e.g. tcp://127.0.0.1:5555");
   }
-  TSDSR_RETURN_IF_ERROR(ValidateModelFlags(o.model, o.model_scale, o.color_fix));
+  TSDSR_RETURN_IF_ERROR(ValidateModelFlags(ModelFlagsOf(o)));
   if (o.slots < 1 || o.slots > 16) return OutOf("slots", "within 1..16");
   if (o.heartbeat_ms < 10 || o.heartbeat_ms > 600000) return OutOf("heartbeat-ms", "within 10..600000");
   if (o.heartbeat_misses < 1 || o.heartbeat_misses > 1000) return OutOf("heartbeat-misses", "within 1..1000");
@@ -55,6 +60,10 @@ Status ValidateWorkerOptions(const WorkerOptions& o) {
   if (o.max_pixels < 1) return OutOf("max-pixels", "at least 1");
   if (!IsLogLevel(o.log_level)) return OutOf("log-level", "trace, debug, info, warn, error or off");
   return Status::Ok();
+}
+
+ModelFlags ModelFlagsOf(const WorkerOptions& o) {
+  return ModelFlags{o.model, o.model_scale, o.color_fix, o.lora_dir, o.embeddings_dir};
 }
 
 }  // namespace tsdsr::worker

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/cli.h"
+#include "common/model_spec.h"
 #include "common/status.h"
 
 namespace tsdsr::worker {
@@ -13,9 +14,11 @@ namespace tsdsr::worker {
 struct WorkerOptions {
   std::string connect = "tcp://127.0.0.1:5555";  // the dispatcher's worker endpoint
   std::string device = "cpu";                    // cpu, cuda or cuda:N
-  std::string model = "bicubic";                 // model spec
+  std::string model = "builtin:best";            // model spec; the default: the best built-in model per scale
   int model_scale = 0;                           // torchscript:PATH models: the factor the network upscales by
-  std::string color_fix = "none";                // none, wavelet or adain: anchor colours to the bicubic upscale
+  std::string color_fix = "auto";                // auto, none, wavelet or adain: anchor colours to the bicubic upscale
+  std::string lora_dir;                          // tsdsr:SD3_DIR: TSD-SR's LoRA files
+  std::string embeddings_dir;                    // tsdsr:SD3_DIR: TSD-SR's prompt embeddings
   std::string id;                                // name in logs and /info; default host-pid
   int slots = 2;                                 // jobs held at once: one computing, the rest prefetched
   int heartbeat_ms = 1000;
@@ -36,5 +39,8 @@ WorkerCommandLine ParseWorkerCommandLine(const std::vector<std::string>& args);
 
 // InvalidArgument naming the option and what is allowed.
 Status ValidateWorkerOptions(const WorkerOptions& options);
+
+// The model flags among the options, for ValidateModelFlags.
+ModelFlags ModelFlagsOf(const WorkerOptions& options);
 
 }  // namespace tsdsr::worker

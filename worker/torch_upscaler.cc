@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <ATen/ops/from_blob.h>
+#include <ATen/ops/upsample_bicubic2d.h>
 #include <c10/core/InferenceMode.h>
 #include <c10/util/Exception.h>
 #include <opencv2/core.hpp>
@@ -60,10 +61,16 @@ cv::Mat TensorToBgr(const at::Tensor& rgb) {
 }
 
 // Upscale's body once the request is valid; lets c10::Error and cv::Exception through.
-Result<cv::Mat> RunTiled(const model::Tiler& tiler, c10::Device device, const cv::Mat& bgr,
-                         const UpscaleRequest& request) {
+Result<cv::Mat> RunTiled(const model::Tiler& tiler, model::ColorFix color_fix, c10::Device device,
+                         const cv::Mat& bgr, const UpscaleRequest& request) {
   const model::TileJob job{request.scale, request.process_size, request.on_progress, request.cancelled};
-  TSDSR_ASSIGN_OR_RETURN(at::Tensor rgb, tiler.Run(BgrToTensor(bgr, device), job));
+  const at::Tensor input = BgrToTensor(bgr, device);
+  TSDSR_ASSIGN_OR_RETURN(at::Tensor rgb, tiler.Run(input, job));
+  if (color_fix != model::ColorFix::kNone) {
+    // The reference is the bicubic upscale of the whole image, not of tiles: its low band has no seams.
+    const at::Tensor bicubic = at::upsample_bicubic2d(input, {rgb.size(2), rgb.size(3)}, /*align_corners=*/false);
+    rgb = model::ApplyColorFix(color_fix, rgb, bicubic);
+  }
   return TensorToBgr(rgb);
 }
 
@@ -81,14 +88,15 @@ Status ValidateTilerOptions(const model::TilerOptions& options) {
 }
 
 Result<std::unique_ptr<TorchUpscaler>> TorchUpscaler::Create(std::unique_ptr<model::TileModel> model,
-                                                             model::TilerOptions options) {
+                                                             model::TilerOptions options, model::ColorFix color_fix) {
   if (!model) return Status::InvalidArgument("no model");
   TSDSR_RETURN_IF_ERROR(ValidateTilerOptions(options));
-  return std::unique_ptr<TorchUpscaler>(new TorchUpscaler(std::move(model), options));
+  return std::unique_ptr<TorchUpscaler>(new TorchUpscaler(std::move(model), options, color_fix));
 }
 
-TorchUpscaler::TorchUpscaler(std::unique_ptr<model::TileModel> model, model::TilerOptions options)
-    : model_(std::move(model)), device_(model_->device()), tiler_(model_.get(), options) {
+TorchUpscaler::TorchUpscaler(std::unique_ptr<model::TileModel> model, model::TilerOptions options,
+                             model::ColorFix color_fix)
+    : model_(std::move(model)), device_(model_->device()), tiler_(model_.get(), options), color_fix_(color_fix) {
   description_.name = model_->name();
   description_.scales = model_->scales();
   description_.dtype = model::DtypeName(model_->dtype());
@@ -100,7 +108,7 @@ Result<cv::Mat> TorchUpscaler::RunGuarded(const model::Tiler& tiler, const cv::M
                                           const UpscaleRequest& request) const {
   try {
     c10::InferenceMode inference;
-    return RunTiled(tiler, device_, bgr, request);
+    return RunTiled(tiler, color_fix_, device_, bgr, request);
   } catch (const c10::Error& e) {
     return model::StatusFromTorchError(e, "upscale failed");
   } catch (const cv::Exception& e) {
@@ -135,16 +143,21 @@ Result<cv::Mat> TorchUpscaler::Upscale(const cv::Mat& bgr, const UpscaleRequest&
 proto::MemoryStats TorchUpscaler::Memory() const { return model::DeviceMemory(device_); }
 
 Status TorchUpscaler::Warmup() {
-  // A 24×24 gradient at the smallest scale and tile: one tile, every code path of a real job.
+  // A 24×24 gradient at every scale (a multi-scale model runs one network per scale) and the smallest tile:
+  // one tile, every code path of a real job.
   cv::Mat image(24, 24, CV_8UC3);
   for (int y = 0; y < image.rows; ++y) {
     for (int x = 0; x < image.cols; ++x) image.at<cv::Vec3b>(y, x) = cv::Vec3b(x * 10, y * 10, (x + y) * 5);
   }
-  UpscaleRequest request;
-  request.scale = description_.scales.front();
-  request.process_size = kMinProcessSize;
-  Result<cv::Mat> out = Upscale(image, request);
-  if (!out.ok()) return Status(out.status().code(), "warm-up failed: " + out.status().message());
+  for (int scale : description_.scales) {
+    UpscaleRequest request;
+    request.scale = scale;
+    request.process_size = kMinProcessSize;
+    Result<cv::Mat> out = Upscale(image, request);
+    if (!out.ok()) {
+      return Status(out.status().code(), "warm-up at x" + std::to_string(scale) + " failed: " + out.status().message());
+    }
+  }
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 // TorchUpscaler: the Upscaler of every LibTorch model. Converts 8-bit BGR images to RGB float tensors on the
-// model's device, runs the shared Tiler, and converts back. Includes LibTorch's Tensor header: only the
+// model's device, runs the shared Tiler, optionally anchors the result's colours to the bicubic upscale of the
+// whole input (model::ColorFix, --color-fix), and converts back. Includes LibTorch's Tensor header: only the
 // model factory and tests include this file; the rest of the worker sees upscaler.h / model_factory.h.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <c10/core/Device.h>
 
 #include "common/status.h"
+#include "worker/model/color_fix.h"
 #include "worker/model/tile_model.h"
 #include "worker/model/tiler.h"
 #include "worker/upscaler.h"
@@ -23,9 +25,12 @@ Status ValidateTilerOptions(const model::TilerOptions& options);
 
 class TorchUpscaler : public Upscaler {
  public:
-  // Takes ownership of `model`. InvalidArgument as ValidateTilerOptions, or for a null model.
+  // Takes ownership of `model`. InvalidArgument as ValidateTilerOptions, or for a null model. With a colour fix
+  // other than kNone, every output is fixed against at::upsample_bicubic2d (align_corners false, as TSD-SR's
+  // reference) of the whole input, after tiling and before rounding to 8 bits.
   static Result<std::unique_ptr<TorchUpscaler>> Create(std::unique_ptr<model::TileModel> model,
-                                                       model::TilerOptions options);
+                                                       model::TilerOptions options,
+                                                       model::ColorFix color_fix = model::ColorFix::kNone);
 
   // See Upscaler. InvalidArgument also for an empty or non-CV_8UC3 image and a process_size outside
   // [kMinProcessSize, kMaxProcessSize]. Runs under InferenceMode; releases cached device memory afterwards.
@@ -38,18 +43,19 @@ class TorchUpscaler : public Upscaler {
   // Device memory now (model::DeviceMemory). Thread-safe: reads the driver, the allocator or /proc only.
   proto::MemoryStats Memory() const override;
 
-  // Runs one small image through the whole path so that the first job does not pay for lazy initialisation
-  // (kernel selection, allocator pools). Returns the error of that run. Not thread-safe, like Upscale.
+  // Runs one small image at each scale through the whole path so that the first job does not pay for lazy
+  // initialisation (kernel selection, allocator pools). Returns the first error. Not thread-safe, like Upscale.
   Status Warmup();
 
  private:
-  TorchUpscaler(std::unique_ptr<model::TileModel> model, model::TilerOptions options);
+  TorchUpscaler(std::unique_ptr<model::TileModel> model, model::TilerOptions options, model::ColorFix color_fix);
   // One tiled run with every library exception turned into a Status.
   Result<cv::Mat> RunGuarded(const model::Tiler& tiler, const cv::Mat& bgr, const UpscaleRequest& request) const;
 
   std::unique_ptr<model::TileModel> model_;
   c10::Device device_;
   model::Tiler tiler_;
+  model::ColorFix color_fix_;
   ModelDescription description_;
 };
 

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include <ATen/ops/upsample_bicubic2d.h>
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -183,6 +184,28 @@ TEST(CreateUpscalerTest, RejectsBadOptions) {
   EXPECT_TRUE(CreateUpscaler(options).ok());
 }
 
+TEST(CreateUpscalerTest, AppliesTheColorFixOption) {
+  ModelOptions options;
+  options.spec = "bicubic";
+  options.color_fix = "sepia";
+  EXPECT_EQ(CreateUpscaler(options).status().code(), StatusCode::kInvalidArgument);
+  // Bicubic fixed against bicubic stays bicubic (OpenCV's and ATen's differ by rounding only).
+  const cv::Mat image = NoiseImage(70, 50);
+  for (const char* fix : {"wavelet", "adain"}) {
+    SCOPED_TRACE(fix);
+    options.color_fix = fix;
+    auto upscaler = CreateUpscaler(options);
+    ASSERT_TRUE(upscaler.ok()) << upscaler.status().message();
+    auto out = (*upscaler)->Upscale(image, Request(2, 64));
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    cv::Mat reference;
+    cv::resize(image, reference, out->size(), 0, 0, cv::INTER_CUBIC);
+    const Difference d = Compare(*out, reference);
+    EXPECT_LE(d.max, 2);
+    EXPECT_LE(d.mean, 0.1);
+  }
+}
+
 TEST(CreateUpscalerTest, CudaIsAFailedPreconditionWithoutIt) {
   ModelOptions options;
   options.device = "cuda:0";
@@ -239,6 +262,73 @@ TEST(TorchUpscalerOomTest, SaysSoWhenEvenTheSmallestRunDoesNotFit) {
       << out.status().message();
   // The upscaler stays usable for the next job.
   EXPECT_EQ((*upscaler)->Upscale(NoiseImage(8, 8), Request(2, 64)).status().code(), StatusCode::kOk);
+}
+
+}  // namespace
+}  // namespace tsdsr::worker
+
+namespace tsdsr::worker {
+namespace {
+
+// ATen bicubic plus a constant bias on every channel: the flat-area error of a network with a DC offset.
+class BiasedModel : public model::TileModel {
+ public:
+  explicit BiasedModel(float bias) : bias_(bias) {}
+  at::Tensor Forward(const at::Tensor& batch, int scale) override {
+    return at::upsample_bicubic2d(batch, {batch.size(2) * scale, batch.size(3) * scale}, false).add(bias_);
+  }
+  const std::vector<int>& scales() const override { return scales_; }
+  const std::string& name() const override { return name_; }
+  c10::ScalarType dtype() const override { return c10::ScalarType::Float; }
+  c10::Device device() const override { return c10::Device(c10::DeviceType::CPU); }
+
+ private:
+  float bias_;
+  std::vector<int> scales_{2, 4};
+  std::string name_ = "biased";
+};
+
+// A dark frame with texture: values 5..44, where a small bias is most visible.
+cv::Mat DarkImage(int width, int height) {
+  cv::Mat image(height, width, CV_8UC3);
+  cv::RNG rng(7);
+  rng.fill(image, cv::RNG::UNIFORM, 5, 45);
+  cv::GaussianBlur(image, image, cv::Size(5, 5), 1.5);
+  return image;
+}
+
+double MeanSignedDifference(const cv::Mat& a, const cv::Mat& b) {
+  cv::Mat diff;
+  cv::subtract(a, b, diff, cv::noArray(), CV_32F);
+  const cv::Scalar mean = cv::mean(diff);
+  return (mean[0] + mean[1] + mean[2]) / 3;
+}
+
+TEST(TorchUpscalerColorFixTest, WaveletRemovesAConstantBiasAndNoneKeepsIt) {
+  const cv::Mat image = DarkImage(150, 90);  // several tiles of 64
+  constexpr float kBias = 0.02f;             // about 5 grey levels
+  for (int scale : {2, 4}) {
+    SCOPED_TRACE("x" + std::to_string(scale));
+    cv::Mat bicubic;
+    cv::resize(image, bicubic, image.size() * scale, 0, 0, cv::INTER_CUBIC);
+    for (model::ColorFix fix : {model::ColorFix::kNone, model::ColorFix::kWavelet, model::ColorFix::kAdain}) {
+      SCOPED_TRACE(std::string(model::ColorFixName(fix)));
+      auto upscaler = TorchUpscaler::Create(std::make_unique<BiasedModel>(kBias), model::TilerOptions{4, 0}, fix);
+      ASSERT_TRUE(upscaler.ok());
+      auto out = (*upscaler)->Upscale(image, Request(scale, 64));
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      const double bias = MeanSignedDifference(*out, bicubic);
+      if (fix == model::ColorFix::kNone) {
+        EXPECT_NEAR(bias, kBias * 255, 0.3);
+        continue;
+      }
+      EXPECT_NEAR(bias, 0, 0.1);
+      // The wavelet fix gives back the bicubic upscale itself: bias + its own low band removed exactly.
+      if (fix == model::ColorFix::kWavelet) {
+        EXPECT_LE(Compare(*out, bicubic).max, 1);
+      }
+    }
+  }
 }
 
 }  // namespace

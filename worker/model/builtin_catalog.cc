@@ -1,5 +1,6 @@
 #include "worker/model/builtin_catalog.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -39,6 +40,39 @@ Result<BuiltinModelInfo> FindBuiltinModel(std::string_view name) {
   }
   return Status::InvalidArgument("unknown built-in model '" + std::string(name) +
                                  "'; use one of: " + BuiltinModelNames());
+}
+
+const std::vector<std::string_view>& BestBuiltinModels() {
+  static const std::vector<std::string_view> best = {"psnr-small", "thick-x4"};
+  return best;
+}
+
+Result<std::vector<BuiltinModelInfo>> ExpandBuiltinSpec(std::string_view argument) {
+  std::vector<std::string_view> names;
+  if (argument == kBestBuiltinSpec) {
+    names = BestBuiltinModels();
+  } else {
+    for (size_t start = 0; start <= argument.size();) {
+      const size_t plus = std::min(argument.find('+', start), argument.size());
+      names.push_back(argument.substr(start, plus - start));
+      start = plus + 1;
+    }
+  }
+  std::vector<BuiltinModelInfo> models;
+  for (std::string_view name : names) {
+    TSDSR_ASSIGN_OR_RETURN(const BuiltinModelInfo info, FindBuiltinModel(name));
+    for (const BuiltinModelInfo& other : models) {
+      if (other.scale == info.scale) {
+        return Status::InvalidArgument("built-in models " + std::string(other.name) + " and " +
+                                       std::string(info.name) + " both upscale by " + std::to_string(info.scale) +
+                                       "; combine models of different scales");
+      }
+    }
+    models.push_back(info);
+  }
+  std::sort(models.begin(), models.end(),
+            [](const BuiltinModelInfo& a, const BuiltinModelInfo& b) { return a.scale < b.scale; });
+  return models;
 }
 
 std::string BuiltinPackageDir(const std::string& models_dir, std::string_view package) {

@@ -33,6 +33,18 @@ std::string BuiltinModelNames();
 // The model called `name`. InvalidArgument listing the names for an unknown one.
 Result<BuiltinModelInfo> FindBuiltinModel(std::string_view name);
 
+// The argument of "builtin:" that names the best-measured model of each scale (kBestBuiltinModels), the
+// default model of the worker and the dispatcher.
+inline constexpr std::string_view kBestBuiltinSpec = "best";
+
+// The models "builtin:best" serves, one per scale, chosen by tools/eval-quality's figures (README, "Quality").
+const std::vector<std::string_view>& BestBuiltinModels();
+
+// The models a "builtin:ARG" spec stands for, in scale order: ARG "best" is BestBuiltinModels(), "a+b+..." is
+// those models, a single name is that model. InvalidArgument for an unknown or repeated name, or for two models
+// with the same scale (a request's scale must pick one network).
+Result<std::vector<BuiltinModelInfo>> ExpandBuiltinSpec(std::string_view argument);
+
 // MODELS_DIR/npm/node_modules/@upscalerjs/PACKAGE: where scripts/fetch-models installs a package.
 std::string BuiltinPackageDir(const std::string& models_dir, std::string_view package);
 

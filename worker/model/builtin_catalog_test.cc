@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -27,6 +28,32 @@ TEST(BuiltinCatalogTest, AnUnknownNameListsTheKnownOnes) {
   EXPECT_NE(info.status().message().find("'thick-x5'"), std::string::npos);
   EXPECT_NE(info.status().message().find("psnr-small, thick-x2, thick-x3, thick-x4, thick-x8"), std::string::npos)
       << info.status().message();
+}
+
+std::vector<std::string_view> Names(const Result<std::vector<BuiltinModelInfo>>& models) {
+  std::vector<std::string_view> names;
+  for (const BuiltinModelInfo& info : *models) names.push_back(info.name);
+  return names;
+}
+
+TEST(BuiltinCatalogTest, SpecsExpandToModelsInScaleOrder) {
+  using Names_ = std::vector<std::string_view>;
+  EXPECT_EQ(Names(ExpandBuiltinSpec("thick-x4")), Names_({"thick-x4"}));
+  EXPECT_EQ(Names(ExpandBuiltinSpec("thick-x8+slim-x3+psnr-small")), Names_({"psnr-small", "slim-x3", "thick-x8"}));
+  auto best = ExpandBuiltinSpec(kBestBuiltinSpec);
+  ASSERT_TRUE(best.ok());
+  EXPECT_EQ(best->size(), BestBuiltinModels().size());
+  std::set<int> scales;
+  for (const BuiltinModelInfo& info : *best) scales.insert(info.scale);
+  EXPECT_TRUE(scales.count(2) && scales.count(4)) << "the service's scales must be served by default";
+}
+
+TEST(BuiltinCatalogTest, BadSpecsAreRefusedWithTheReason) {
+  EXPECT_NE(ExpandBuiltinSpec("thick-x2+psnr-small").status().message().find("both upscale by 2"),
+            std::string::npos);
+  EXPECT_NE(ExpandBuiltinSpec("thick-x4+").status().message().find("unknown built-in model ''"), std::string::npos);
+  EXPECT_NE(ExpandBuiltinSpec("thick-x4+thick-x4").status().message().find("both upscale by 4"), std::string::npos);
+  EXPECT_FALSE(ExpandBuiltinSpec("Best").ok());
 }
 
 TEST(BuiltinCatalogTest, ModelFoldersFollowNpmsLayout) {

@@ -6,6 +6,7 @@
 #include <ATen/ops/zeros.h>
 #include <c10/util/Exception.h>
 
+#include "worker/model/multi_scale_model.h"
 #include "worker/model/tfjs_model.h"
 #include "worker/model/tiler.h"
 
@@ -64,6 +65,19 @@ at::Tensor BuiltinModel::Forward(const at::Tensor& batch, int scale) {
   if (info_.pixel_range != 1) x = x.mul(info_.pixel_range);
   const at::Tensor y = graph_->Run(x);
   return info_.pixel_range != 1 ? y.div(info_.pixel_range) : y;
+}
+
+Result<std::unique_ptr<TileModel>> CreateBuiltinModels(std::string_view argument, const std::string& models_dir,
+                                                       c10::Device device, c10::ScalarType dtype) {
+  TSDSR_ASSIGN_OR_RETURN(const std::vector<BuiltinModelInfo> infos, ExpandBuiltinSpec(argument));
+  std::vector<std::unique_ptr<TileModel>> models;
+  for (const BuiltinModelInfo& info : infos) {
+    TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<BuiltinModel> model, BuiltinModel::Create(info.name, models_dir, device, dtype));
+    models.push_back(std::move(model));
+  }
+  if (models.size() == 1) return std::move(models.front());
+  TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<MultiScaleModel> multi, MultiScaleModel::Create(std::move(models)));
+  return std::unique_ptr<TileModel>(std::move(multi));
 }
 
 }  // namespace tsdsr::model

@@ -48,4 +48,9 @@ class BuiltinModel : public TileModel {
   c10::ScalarType dtype_;
 };
 
+// The model of a "builtin:ARG" spec (ExpandBuiltinSpec): one BuiltinModel, or a MultiScaleModel of several.
+// Errors as ExpandBuiltinSpec and BuiltinModel::Create.
+Result<std::unique_ptr<TileModel>> CreateBuiltinModels(std::string_view argument, const std::string& models_dir,
+                                                       c10::Device device, c10::ScalarType dtype);
+
 }  // namespace tsdsr::model

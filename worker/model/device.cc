@@ -128,6 +128,20 @@ proto::MemoryStats DeviceMemory(const c10::Device& device) {
   return stats;
 }
 
+std::int64_t PeakMemory(const c10::Device& device) {
+  if (device.is_cuda()) return cuda_backend::PeakReserved(device.has_index() ? device.index() : 0);
+  std::int64_t peak = 0;
+  ForEachField(ReadFile("/proc/self/status"), [&](std::string_view key, std::string_view value) {
+    if (key == "VmHWM") peak = KibibytesToBytes(value);
+    return key != "VmHWM";
+  });
+  return peak;
+}
+
+void ResetPeakMemory(const c10::Device& device) {
+  if (device.is_cuda()) cuda_backend::ResetPeak(device.has_index() ? device.index() : 0);
+}
+
 void ReleaseCachedMemory(const c10::Device& device) {
   if (device.is_cuda()) cuda_backend::ReleaseCachedMemory(device.has_index() ? device.index() : 0);
 }

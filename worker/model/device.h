@@ -3,6 +3,7 @@
 // or device_cpu.cc (its stand-in for CPU-only builds); CMake picks one. Only light c10 headers here.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,13 @@ std::string DeviceName(const c10::Device& device);
 // Zeros where unknown. Thread-safe.
 proto::MemoryStats DeviceMemory(const c10::Device& device);
 
+// The most memory held since the last ResetPeakMemory, in bytes. CUDA: the caching allocator's peak reserved
+// bytes (what the process took from the GPU). CPU: the process's peak resident set (VmHWM), which is never reset.
+// 0 when unknown. Thread-safe.
+std::int64_t PeakMemory(const c10::Device& device);
+// Starts a new PeakMemory period (CUDA only). Thread-safe.
+void ResetPeakMemory(const c10::Device& device);
+
 // Hands the CUDA caching allocator's unused blocks back to the driver; a no-op on CPU. Thread-safe.
 void ReleaseCachedMemory(const c10::Device& device);
 
@@ -64,6 +72,8 @@ std::string Name(int index);
 proto::MemoryStats Memory(int index);
 void ReleaseCachedMemory(int index);
 std::string PciBusId(int index);  // "0000:17:00.0"; empty when unknown
+std::int64_t PeakReserved(int index);
+void ResetPeak(int index);
 }  // namespace cuda_backend
 
 }  // namespace tsdsr::model

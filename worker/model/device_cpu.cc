@@ -1,5 +1,6 @@
 // The CUDA backend of device.cc for a CPU-only LibTorch (CMake builds this file or device_cuda.cc):
 // there is no CUDA device to describe. ResolveDevice never lets a CUDA device through on such a build.
+#include <cstdint>
 #include <string>
 
 #include "worker/model/device.h"
@@ -17,5 +18,9 @@ proto::MemoryStats Memory(int /*index*/) { return {}; }
 void ReleaseCachedMemory(int /*index*/) {}
 
 std::string PciBusId(int /*index*/) { return ""; }
+
+std::int64_t PeakReserved(int /*index*/) { return 0; }
+
+void ResetPeak(int /*index*/) {}
 
 }  // namespace tsdsr::model::cuda_backend

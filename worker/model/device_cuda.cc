@@ -66,6 +66,24 @@ void ReleaseCachedMemory(int /*index*/) {
   }
 }
 
+std::int64_t PeakReserved(int index) {
+  try {
+    return c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index))
+        .reserved_bytes[kAggregate]
+        .peak;
+  } catch (const c10::Error&) {
+    return 0;
+  }
+}
+
+void ResetPeak(int index) {
+  try {
+    c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(index));
+  } catch (const c10::Error&) {
+    // An invalid index: there is no peak to reset.
+  }
+}
+
 std::string PciBusId(int index) {
   char bus_id[32] = {};  // "0000:17:00.0" plus room; NVML accepts this spelling
   if (cudaDeviceGetPCIBusId(bus_id, sizeof(bus_id), index) != cudaSuccess) {

@@ -77,6 +77,21 @@ SD3Transformer::SD3Transformer(const DiffusersTransformerConfig& config, const c
 Result<std::unique_ptr<SD3Transformer>> SD3Transformer::Create(const DiffusersTransformerConfig& config,
                                                                TensorMap weights, c10::ScalarType dtype,
                                                                c10::Device device) {
+  return Build(config, dtype, device, [&weights](const c10::TensorOptions& options) {
+    return WeightTaker(std::move(weights), options, "SD3 transformer");
+  });
+}
+
+Result<std::unique_ptr<SD3Transformer>> SD3Transformer::CreateRandom(const DiffusersTransformerConfig& config,
+                                                                     c10::ScalarType dtype, c10::Device device) {
+  return Build(config, dtype, device,
+               [](const c10::TensorOptions& options) { return WeightTaker::Random(options, "SD3 transformer"); });
+}
+
+template <typename MakeTaker>
+Result<std::unique_ptr<SD3Transformer>> SD3Transformer::Build(const DiffusersTransformerConfig& config,
+                                                              c10::ScalarType dtype, c10::Device device,
+                                                              MakeTaker make_taker) {
   TSDSR_RETURN_IF_ERROR(ValidateTransformerConfig(config));
   if (!c10::isFloatingType(dtype)) {
     return Status::InvalidArgument(std::string("SD3 transformer: dtype must be floating point, got ") +
@@ -85,7 +100,7 @@ Result<std::unique_ptr<SD3Transformer>> SD3Transformer::Create(const DiffusersTr
   try {
     const c10::TensorOptions options = c10::TensorOptions().dtype(dtype).device(device);
     std::unique_ptr<SD3Transformer> model(new SD3Transformer(config, options));
-    WeightTaker taker(std::move(weights), options, "SD3 transformer");
+    WeightTaker taker = make_taker(options);
     model->TakeWeights(taker);
     TSDSR_RETURN_IF_ERROR(taker.Finish());
     return model;

@@ -32,6 +32,10 @@ class SD3Transformer {
   // weights do not fit on the device; Internal for another LibTorch error.
   static Result<std::unique_ptr<SD3Transformer>> Create(const DiffusersTransformerConfig& config, TensorMap weights,
                                                         c10::ScalarType dtype, c10::Device device);
+  // The network of `config` with random weights (WeightTaker::Random): real sizes and speed, no checkpoint.
+  // Errors as Create.
+  static Result<std::unique_ptr<SD3Transformer>> CreateRandom(const DiffusersTransformerConfig& config,
+                                                              c10::ScalarType dtype, c10::Device device);
 
   // The forward pass. hidden_states (N, in_channels, H, W): the latent, H and W multiples of patch_size with
   // H/patch_size and W/patch_size at most pos_embed_max_size; timestep (N) or a single value for all, any
@@ -51,6 +55,11 @@ class SD3Transformer {
 
  private:
   SD3Transformer(const DiffusersTransformerConfig& config, const c10::TensorOptions& options);
+  // Create and CreateRandom: `make_taker` gives the taker for the options.
+  template <typename MakeTaker>
+  static Result<std::unique_ptr<SD3Transformer>> Build(const DiffusersTransformerConfig& config,
+                                                       c10::ScalarType dtype, c10::Device device,
+                                                       MakeTaker make_taker);
   void TakeWeights(WeightTaker& taker);
   void CheckInputs(const at::Tensor& hidden_states, const at::Tensor& timestep, const at::Tensor& encoder_hidden_states,
                    const at::Tensor& pooled_projections) const;

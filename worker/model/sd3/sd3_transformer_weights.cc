@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include <ATen/ops/empty.h>
 #include <ATen/ops/linear.h>
 
 namespace tsdsr::model::sd3 {
@@ -24,7 +25,14 @@ void WeightTaker::Fail(const std::string& message) {
   if (first_error_.ok()) first_error_ = Status::InvalidArgument(what_ + ": " + message);
 }
 
+WeightTaker WeightTaker::Random(const c10::TensorOptions& options, std::string what) {
+  WeightTaker taker({}, options, std::move(what));
+  taker.random_ = true;
+  return taker;
+}
+
 at::Tensor WeightTaker::Take(const std::string& key, const std::vector<int64_t>& shape) {
+  if (random_) return at::empty(shape, options_).normal_(0.0, 0.02);
   if (weights_.count(key) == 0) {
     Fail("weight '" + key + "' is missing (expected shape " + ShapeString(shape) + ")");
     return {};

@@ -30,6 +30,11 @@ class WeightTaker {
   // network in messages, e.g. "SD3 transformer".
   WeightTaker(TensorMap weights, const c10::TensorOptions& options, std::string what);
 
+  // A taker that holds no checkpoint: Take makes each weight of its shape on `options`' device, drawn from
+  // N(0, 0.02²) by that device's default generator (seed it with at::manual_seed for repeatable values);
+  // TakeOptional takes nothing. For timing and memory measurements of real-size networks without their files.
+  static WeightTaker Random(const c10::TensorOptions& options, std::string what);
+
   // Removes `key` and returns it converted (contiguous) when it is present, floating point and shaped `shape`.
   // Otherwise returns an undefined tensor and remembers an InvalidArgument naming the key (missing, not floating
   // point, or "has shape [a, b], expected [c, d]"); only the first error is kept (see Finish). Throws c10::Error
@@ -50,6 +55,7 @@ class WeightTaker {
   void Fail(const std::string& message);
 
   TensorMap weights_;
+  bool random_ = false;
   c10::TensorOptions options_;
   std::string what_;
   Status first_error_;

@@ -100,13 +100,24 @@ void SD3Vae::TakeDecoder(WeightTaker& taker) {
 
 Result<std::unique_ptr<SD3Vae>> SD3Vae::Create(const DiffusersVaeConfig& config, TensorMap weights,
                                                c10::ScalarType dtype, c10::Device device) {
+  return Build(config, dtype, device, &weights);
+}
+
+Result<std::unique_ptr<SD3Vae>> SD3Vae::CreateRandom(const DiffusersVaeConfig& config, c10::ScalarType dtype,
+                                                     c10::Device device) {
+  return Build(config, dtype, device, nullptr);
+}
+
+Result<std::unique_ptr<SD3Vae>> SD3Vae::Build(const DiffusersVaeConfig& config, c10::ScalarType dtype,
+                                              c10::Device device, TensorMap* weights) {
   TSDSR_RETURN_IF_ERROR(ValidateVaeConfig(config));
   if (!at::isFloatingType(dtype)) {
     return Status::InvalidArgument(std::string(kWhat) + ": dtype " + c10::toString(dtype) + " is not floating point");
   }
   std::unique_ptr<SD3Vae> vae(new SD3Vae(config, at::TensorOptions().dtype(dtype).device(device)));
   try {
-    WeightTaker taker(std::move(weights), vae->options_, kWhat);
+    WeightTaker taker = weights ? WeightTaker(std::move(*weights), vae->options_, kWhat)
+                                : WeightTaker::Random(vae->options_, kWhat);
     vae->TakeEncoder(taker);
     vae->TakeDecoder(taker);
     TSDSR_RETURN_IF_ERROR(taker.Finish());

@@ -43,6 +43,10 @@ class SD3Vae {
   // ResourceExhausted when the weights do not fit on the device; Internal for another LibTorch error.
   static Result<std::unique_ptr<SD3Vae>> Create(const DiffusersVaeConfig& config, TensorMap weights,
                                                 c10::ScalarType dtype, c10::Device device);
+  // The VAE of `config` with random weights (WeightTaker::Random): real sizes and speed, no checkpoint. Errors as
+  // Create.
+  static Result<std::unique_ptr<SD3Vae>> CreateRandom(const DiffusersVaeConfig& config, c10::ScalarType dtype,
+                                                      c10::Device device);
 
   // Encodes images (N, in_channels, H, W), values in [-1, 1], H and W multiples of downscale_factor(), converted
   // to the model's dtype and device. Returns the latent distribution in the model's dtype on its device (TSD-SR
@@ -63,6 +67,9 @@ class SD3Vae {
 
  private:
   SD3Vae(const DiffusersVaeConfig& config, const c10::TensorOptions& options) : config_(config), options_(options) {}
+  // Create and CreateRandom: the weights come from `*weights` (consumed), or are random when it is null.
+  static Result<std::unique_ptr<SD3Vae>> Build(const DiffusersVaeConfig& config, c10::ScalarType dtype,
+                                               c10::Device device, TensorMap* weights);
   void TakeEncoder(WeightTaker& taker);
   void TakeDecoder(WeightTaker& taker);
 

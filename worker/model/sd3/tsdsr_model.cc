@@ -47,10 +47,36 @@ Result<std::unique_ptr<TsdsrModel>> TsdsrModel::Create(const TsdsrOptions& optio
   TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<SD3Transformer> transformer,
                          SD3Transformer::Create(checkpoint.transformer_config,
                                                 std::move(checkpoint.transformer_weights), dtype, device));
+  return Assemble(std::move(vae), std::move(transformer), std::move(checkpoint.embeddings), options);
+}
+
+Result<std::unique_ptr<TsdsrModel>> TsdsrModel::CreateRandom(const TsdsrOptions& options, int64_t prompt_tokens,
+                                                             c10::Device device, c10::ScalarType dtype) {
+  const std::string& dir = options.paths.sd3_dir;
+  TSDSR_ASSIGN_OR_RETURN(const DiffusersTransformerConfig transformer_config,
+                         ReadDiffusersTransformerConfig(dir + "/transformer/config.json"));
+  TSDSR_ASSIGN_OR_RETURN(const DiffusersVaeConfig vae_config, ReadDiffusersVaeConfig(dir + "/vae/config.json"));
+  if (prompt_tokens < 1) return Status::InvalidArgument("prompt_tokens must be at least 1");
+  TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<SD3Vae> vae, SD3Vae::CreateRandom(vae_config, dtype, device));
+  TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<SD3Transformer> transformer,
+                         SD3Transformer::CreateRandom(transformer_config, dtype, device));
+  PromptEmbeddings embeddings;
+  try {
+    embeddings.prompt = at::randn({1, prompt_tokens, transformer_config.joint_attention_dim});
+    embeddings.pooled = at::randn({1, transformer_config.pooled_projection_dim});
+  } catch (const c10::Error& e) {
+    return StatusFromTorchError(e, "random TSD-SR prompt embeddings");
+  }
+  return Assemble(std::move(vae), std::move(transformer), std::move(embeddings), options);
+}
+
+Result<std::unique_ptr<TsdsrModel>> TsdsrModel::Assemble(std::unique_ptr<SD3Vae> vae,
+                                                         std::unique_ptr<SD3Transformer> transformer,
+                                                         PromptEmbeddings embeddings, const TsdsrOptions& options) {
   TSDSR_RETURN_IF_ERROR(CheckCompatible(*vae, *transformer, options.scales));
   try {
     return std::unique_ptr<TsdsrModel>(
-        new TsdsrModel(std::move(vae), std::move(transformer), std::move(checkpoint.embeddings), options));
+        new TsdsrModel(std::move(vae), std::move(transformer), std::move(embeddings), options));
   } catch (const c10::Error& e) {
     return StatusFromTorchError(e, "TSD-SR prompt embeddings");
   }

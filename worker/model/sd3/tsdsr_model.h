@@ -38,6 +38,12 @@ class TsdsrModel : public TileModel {
   static Result<std::unique_ptr<TsdsrModel>> Create(const TsdsrOptions& options, c10::Device device,
                                                     c10::ScalarType dtype);
 
+  // The pipeline of the configs in options.paths.sd3_dir (transformer/ and vae/config.json; no weights read) with
+  // random weights and random prompt embeddings of `prompt_tokens` tokens (333 for TSD-SR): the real model's
+  // sizes, speed and memory, without its files. For benchmarks. Errors as Create.
+  static Result<std::unique_ptr<TsdsrModel>> CreateRandom(const TsdsrOptions& options, int64_t prompt_tokens,
+                                                          c10::Device device, c10::ScalarType dtype);
+
   // See TileModel: (N, 3, h, w) in [0, 1] → (N, 3, h·s, w·s) in [0, 1]. Throws c10::Error for a scale not
   // offered or a tile larger than the transformer's position table. Not thread-safe (TileModel).
   at::Tensor Forward(const at::Tensor& batch, int scale) override;
@@ -57,6 +63,10 @@ class TsdsrModel : public TileModel {
  private:
   TsdsrModel(std::unique_ptr<SD3Vae> vae, std::unique_ptr<SD3Transformer> transformer, PromptEmbeddings embeddings,
              const TsdsrOptions& options);
+  // Checks the networks fit together and makes the model; turns LibTorch errors into a Status.
+  static Result<std::unique_ptr<TsdsrModel>> Assemble(std::unique_ptr<SD3Vae> vae,
+                                                      std::unique_ptr<SD3Transformer> transformer,
+                                                      PromptEmbeddings embeddings, const TsdsrOptions& options);
   at::Tensor Encode(const at::Tensor& image);
 
   std::unique_ptr<SD3Vae> vae_;

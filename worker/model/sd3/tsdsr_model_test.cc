@@ -84,6 +84,20 @@ TEST(TsdsrModelTest, SampledLatentsFollowTheSeed) {
   EXPECT_GT(MaxDiff(a, (*mean)->Forward(lr, 4)), 1e-4);
 }
 
+// Real sizes without the files: the configs' networks with random weights, for benchmarks.
+TEST(TsdsrModelTest, RandomWeightsFollowTheConfigs) {
+  auto model = TsdsrModel::CreateRandom(FixtureOptions(), 7, c10::kCPU, c10::kFloat);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const at::Tensor out = (*model)->Forward(at::rand({1, 3, 6, 10}), 4);
+  EXPECT_EQ(out.sizes().vec(), (std::vector<int64_t>{1, 3, 24, 40}));
+  EXPECT_TRUE(out.isfinite().all().item<bool>());
+  TsdsrOptions elsewhere = FixtureOptions();
+  elsewhere.paths.sd3_dir = kTestdata + "/lora";
+  EXPECT_NE(TsdsrModel::CreateRandom(elsewhere, 7, c10::kCPU, c10::kFloat).status().message().find(
+                "lora/transformer/config.json"),
+            std::string::npos);
+}
+
 TEST(TsdsrModelTest, MissingFilesAreNamed) {
   TsdsrOptions options = FixtureOptions();
   options.paths.lora_dir = "/nonexistent/lora";
