@@ -9,6 +9,8 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
+
 namespace tsdsr::client {
 namespace {
 
@@ -19,12 +21,6 @@ CURLcode InitCurlOnce() {
   static CURLcode result = CURLE_OK;
   std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
   return result;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string_view Trim(std::string_view text) {
@@ -53,7 +49,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   }
   std::size_t colon = line.find(':');
   if (colon == std::string_view::npos) return size * count;
-  std::string name = Lower(Trim(line.substr(0, colon)));
+  std::string name = AsciiLower(Trim(line.substr(0, colon)));
   std::string value(Trim(line.substr(colon + 1)));
   auto [it, inserted] = response->headers.emplace(name, value);
   if (!inserted) it->second += ", " + value;
@@ -132,7 +128,7 @@ Status HttpClient::TransportError(int curl_code, long os_errno, const char* deta
                                       " ms waiting for " + host_port_);
     case CURLE_COULDNT_CONNECT: {
       std::string reason = os_errno == ECONNREFUSED ? "connection refused"
-                           : os_errno != 0         ? Lower(std::strerror(static_cast<int>(os_errno)))
+                           : os_errno != 0         ? AsciiLower(std::strerror(static_cast<int>(os_errno)))
                                                    : what;
       return Status::Unavailable("cannot connect to " + host_port_ + " (" + reason + ")");
     }
@@ -152,12 +148,12 @@ std::unique_ptr<curl_slist, SlistDeleter> BuildHeaders(
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   bool has_expect = false;
   for (const auto& [name, value] : request.headers) {
-    has_expect = has_expect || Lower(name) == "expect";
+    has_expect = has_expect || AsciiLower(name) == "expect";
     headers.reset(curl_slist_append(headers.release(), (name + ": " + value).c_str()));
   }
   for (const auto& [name, value] : defaults) {
     const bool overridden = std::any_of(request.headers.begin(), request.headers.end(),
-                                        [&](const auto& header) { return Lower(header.first) == Lower(name); });
+                                        [&](const auto& header) { return AsciiLower(header.first) == AsciiLower(name); });
     if (!overridden) headers.reset(curl_slist_append(headers.release(), (name + ": " + value).c_str()));
   }
   if (!has_expect) headers.reset(curl_slist_append(headers.release(), "Expect:"));
@@ -221,7 +217,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
 
 void HttpClient::SetDefaultHeader(const std::string& name, const std::string& value) {
   for (auto& [known, old_value] : default_headers_) {
-    if (Lower(known) == Lower(name)) {
+    if (AsciiLower(known) == AsciiLower(name)) {
       old_value = value;
       return;
     }

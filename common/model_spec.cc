@@ -79,7 +79,14 @@ Status ValidateModelFlags(const ModelFlags& flags) {
   TSDSR_RETURN_IF_ERROR(CheckKindFlag("lora-dir", !flags.lora_dir.empty(), tsdsr, flags.spec, "tsdsr:SD3_DIR"));
   TSDSR_RETURN_IF_ERROR(
       CheckKindFlag("embeddings-dir", !flags.embeddings_dir.empty(), tsdsr, flags.spec, "tsdsr:SD3_DIR"));
+  if (flags.latent_seed < -1) return Status::InvalidArgument("--latent-seed must be -1 (the posterior mean) or a seed ≥ 0");
+  if (flags.latent_seed >= 0 && !tsdsr) {
+    return Status::InvalidArgument("--latent-seed applies only to tsdsr:SD3_DIR models, not '" + flags.spec + "'");
+  }
   if (!IsColorFix(flags.color_fix)) return Status::InvalidArgument("--color-fix must be auto, none, wavelet or adain");
+  if (flags.dtype != "auto" && flags.dtype != "float32" && flags.dtype != "float16" && flags.dtype != "bfloat16") {
+    return Status::InvalidArgument("--dtype must be auto, float32, float16 or bfloat16");
+  }
   return Status::Ok();
 }
 

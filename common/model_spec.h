@@ -3,6 +3,7 @@
 // the worker builds exactly what was checked.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -38,11 +39,15 @@ struct ModelFlags {
   std::string color_fix = "auto";  // --color-fix
   std::string lora_dir;        // --lora-dir: tsdsr:SD3_DIR only
   std::string embeddings_dir;  // --embeddings-dir: tsdsr:SD3_DIR only
+  std::string dtype = "auto";  // --dtype: auto, float32, float16 or bfloat16 (networks; interpolation is float32)
+  std::int64_t latent_seed = -1;  // --latent-seed: tsdsr:SD3_DIR only; -1 = the posterior mean, else a sample
 };
 
 // Checks the flags together: the spec parses; --model-scale is 1..16 for torchscript:PATH, which needs it, and 0
 // (unset) otherwise; --lora-dir and --embeddings-dir are given for tsdsr:SD3_DIR, which needs them, and for
-// nothing else; --color-fix is IsColorFix. InvalidArgument naming the flag otherwise. Files are not opened here.
+// nothing else; --latent-seed is -1 or a seed ≥ 0, the latter for tsdsr:SD3_DIR only; --color-fix is IsColorFix;
+// --dtype is auto, float32, float16 or bfloat16 (whether the device can run it is the worker's check).
+// InvalidArgument naming the flag otherwise. Files are not opened here.
 Status ValidateModelFlags(const ModelFlags& flags);
 
 }  // namespace tsdsr

@@ -8,9 +8,9 @@ namespace tsdsr {
 namespace {
 
 Status Check(std::string spec, int model_scale, std::string color_fix, std::string lora_dir = "",
-             std::string embeddings_dir = "") {
+             std::string embeddings_dir = "", std::string dtype = "auto") {
   return ValidateModelFlags(ModelFlags{std::move(spec), model_scale, std::move(color_fix), std::move(lora_dir),
-                                       std::move(embeddings_dir)});
+                                       std::move(embeddings_dir), std::move(dtype), -1});
 }
 
 TEST(ModelSpecTest, SplitsKindAndArgument) {
@@ -70,6 +70,14 @@ TEST(ModelSpecTest, TorchscriptNeedsModelScale) {
   }
 }
 
+TEST(ModelSpecTest, Dtypes) {
+  for (const char* dtype : {"auto", "float32", "float16", "bfloat16"}) {
+    EXPECT_TRUE(Check("builtin:best", 0, "auto", "", "", dtype).ok()) << dtype;
+  }
+  EXPECT_EQ(Check("builtin:best", 0, "auto", "", "", "fp16").message(),
+            "--dtype must be auto, float32, float16 or bfloat16");
+}
+
 TEST(ModelSpecTest, TsdsrNeedsItsLoraAndEmbeddings) {
   EXPECT_TRUE(Check("tsdsr:/sd3", 0, "auto", "/lora", "/emb").ok());
   EXPECT_EQ(Check("tsdsr:/sd3", 0, "auto", "", "/emb").message(),
@@ -80,6 +88,12 @@ TEST(ModelSpecTest, TsdsrNeedsItsLoraAndEmbeddings) {
             "--lora-dir applies only to tsdsr:SD3_DIR models, not 'bicubic'");
   EXPECT_NE(Check("tsdsr:/sd3", 2, "auto", "/lora", "/emb").message().find("--model-scale applies"),
             std::string::npos);
+  ModelFlags sampled{"tsdsr:/sd3", 0, "auto", "/lora", "/emb", "auto", 42};
+  EXPECT_TRUE(ValidateModelFlags(sampled).ok());
+  sampled.latent_seed = -2;
+  EXPECT_EQ(ValidateModelFlags(sampled).message(), "--latent-seed must be -1 (the posterior mean) or a seed ≥ 0");
+  ModelFlags builtin{"builtin:best", 0, "auto", "", "", "auto", 42};
+  EXPECT_EQ(ValidateModelFlags(builtin).message(), "--latent-seed applies only to tsdsr:SD3_DIR models, not 'builtin:best'");
 }
 
 }  // namespace

@@ -4,27 +4,16 @@
 #include <charconv>
 #include <string>
 
+#include "common/text.h"
+
 namespace tsdsr::dispatcher {
 namespace {
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return Lower(x) == Lower(y); });
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // True when the comma-separated `list` holds `token` (case-insensitive), as in `Connection: keep-alive, Upgrade`.
 bool HasToken(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     size_t comma = std::min(list.find(','), list.size());
-    if (EqualsIgnoreCase(Trim(list.substr(0, comma)), token)) return true;
+    if (EqualsIgnoreCase(TrimBlanks(list.substr(0, comma)), token)) return true;
     list.remove_prefix(std::min(comma + 1, list.size()));
   }
   return false;
@@ -73,8 +62,8 @@ Result<RequestHead> ParseRequestHead(std::string_view head) {
     if (colon == std::string_view::npos) {
       return Status::InvalidArgument("malformed header line \"" + Printable(line) + "\"");
     }
-    std::string_view name = Trim(line.substr(0, colon));
-    std::string_view value = Trim(line.substr(colon + 1));
+    std::string_view name = TrimBlanks(line.substr(0, colon));
+    std::string_view value = TrimBlanks(line.substr(colon + 1));
     if (EqualsIgnoreCase(name, "Content-Length")) {
       uint64_t length = 0;
       const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), length);

@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "common/text.h"
+
 namespace tsdsr::dispatcher {
 namespace {
 
@@ -11,24 +13,8 @@ constexpr size_t kMaxBoundaryLength = 70;  // RFC 2046 §5.1.1
 constexpr size_t kMaxPartHeaderBytes = size_t{16} << 10;
 constexpr std::string_view kBoundaryPunctuation = "'()+_,-./:=? ";  // bchars besides letters and digits
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
-
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 bool IsAlnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // A printable excerpt of client data for error messages.
 std::string Excerpt(std::string_view s) {
@@ -68,10 +54,10 @@ Result<std::vector<Param>> ParseParams(std::string_view s) {
     if (i == s.size()) return params;  // a trailing ';'
     size_t eq = s.find_first_of("=;", i);
     if (eq == std::string_view::npos || s[eq] != '=') {
-      return Status::InvalidArgument("parameter \"" + Excerpt(Trim(s.substr(i, eq - i))) + "\" has no value");
+      return Status::InvalidArgument("parameter \"" + Excerpt(TrimBlanks(s.substr(i, eq - i))) + "\" has no value");
     }
     Param param;
-    for (char c : Trim(s.substr(i, eq - i))) param.name += Lower(c);
+    for (char c : TrimBlanks(s.substr(i, eq - i))) param.name += AsciiLower(c);
     if (param.name.empty()) return Status::InvalidArgument("a parameter has an empty name");
     i = eq + 1;
     skip_blanks();
@@ -89,7 +75,7 @@ Result<std::vector<Param>> ParseParams(std::string_view s) {
       if (!closed) return Status::InvalidArgument("the quoted value of parameter " + param.name + " is not closed");
     } else {
       size_t end = std::min(s.find(';', i), s.size());
-      param.value = std::string(Trim(s.substr(i, end - i)));
+      param.value = std::string(TrimBlanks(s.substr(i, end - i)));
       i = end;
     }
     params.push_back(std::move(param));
@@ -141,7 +127,7 @@ std::optional<std::string> DecodeExtValue(std::string_view value) {
 
 Status ParseDisposition(std::string_view value, size_t index, MultipartPart& part) {
   size_t semi = value.find(';');
-  std::string_view type = Trim(value.substr(0, semi));
+  std::string_view type = TrimBlanks(value.substr(0, semi));
   if (!EqualsIgnoreCase(type, "form-data")) {
     return Status::InvalidArgument(PartPrefix(index) + "Content-Disposition is \"" + Excerpt(type) +
                                    "\", expected form-data");
@@ -184,7 +170,7 @@ Result<size_t> ParsePartHeaders(std::string_view body, size_t pos, size_t index,
     pos = newline + 1;
     if (line.empty()) break;
     if (IsBlank(line.front()) && last != nullptr) {  // obsolete line folding: one space joins the pieces
-      std::string_view more = Trim(line);
+      std::string_view more = TrimBlanks(line);
       if (!last->empty() && !more.empty()) last->push_back(' ');
       last->append(more);
       continue;
@@ -194,8 +180,8 @@ Result<size_t> ParsePartHeaders(std::string_view body, size_t pos, size_t index,
       return Status::InvalidArgument(PartPrefix(index) + "malformed header line \"" + Excerpt(line) +
                                      "\" (each part needs header lines, then an empty line, then its body)");
     }
-    std::string_view name = Trim(line.substr(0, colon));
-    std::string_view value = Trim(line.substr(colon + 1));
+    std::string_view name = TrimBlanks(line.substr(0, colon));
+    std::string_view value = TrimBlanks(line.substr(colon + 1));
     last = nullptr;
     if (EqualsIgnoreCase(name, "Content-Disposition")) {
       disposition = std::string(value);
@@ -238,7 +224,7 @@ Delimiter ClassifyDelimiter(std::string_view body, size_t pos, size_t dash_bound
 
 Result<std::string> MultipartBoundary(std::string_view content_type_header) {
   size_t semi = content_type_header.find(';');
-  std::string_view type = Trim(content_type_header.substr(0, semi));
+  std::string_view type = TrimBlanks(content_type_header.substr(0, semi));
   if (!EqualsIgnoreCase(type, "multipart/form-data")) {
     return Status::InvalidArgument("Content-Type must be multipart/form-data, got \"" + Excerpt(type) + "\"");
   }

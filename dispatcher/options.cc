@@ -27,6 +27,10 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
   app.add_option("--model-scale", o.model_scale, "Local workers' --model-scale (torchscript:PATH models, 1-16)");
   app.add_option("--color-fix", o.color_fix, "Local workers' --color-fix: auto, none, wavelet or adain")
       ->capture_default_str();
+  app.add_option("--dtype", o.dtype, "Local workers' --dtype: auto, float32, float16 or bfloat16")
+      ->capture_default_str();
+  app.add_option("--latent-seed", o.latent_seed, "Local workers' --latent-seed (tsdsr:SD3_DIR)")
+      ->capture_default_str();
   app.add_option("--lora-dir", o.lora_dir, "Local workers' --lora-dir (tsdsr:SD3_DIR models)");
   app.add_option("--embeddings-dir", o.embeddings_dir, "Local workers' --embeddings-dir (tsdsr:SD3_DIR models)");
   app.add_option("--device", o.device, "Devices of local workers: auto, cpu or cuda")->capture_default_str();
@@ -73,7 +77,7 @@ Status ValidateApiKey(const std::string& key) {
 }  // namespace
 
 ModelFlags ModelFlagsOf(const DispatcherOptions& o) {
-  return ModelFlags{o.model, o.model_scale, o.color_fix, o.lora_dir, o.embeddings_dir};
+  return ModelFlags{o.model, o.model_scale, o.color_fix, o.lora_dir, o.embeddings_dir, o.dtype, o.latent_seed};
 }
 
 const std::vector<int>& SupportedScales() {

@@ -23,6 +23,8 @@ struct DispatcherOptions {
   std::string color_fix = "auto";   // local workers' --color-fix: auto, none, wavelet or adain
   std::string lora_dir;             // local workers' --lora-dir (tsdsr:SD3_DIR)
   std::string embeddings_dir;       // local workers' --embeddings-dir (tsdsr:SD3_DIR)
+  std::string dtype = "auto";       // local workers' --dtype
+  std::int64_t latent_seed = -1;    // local workers' --latent-seed (tsdsr:SD3_DIR)
   std::string device = "auto";      // devices of local workers: auto, cpu, cuda
   std::string models_dir;           // local workers' --models-dir (builtin:NAME); empty = the workers' default
   std::string worker_endpoint = "tcp://127.0.0.1:5555";  // ZeroMQ ROUTER bind address

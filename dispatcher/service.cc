@@ -99,12 +99,16 @@ Status DispatcherService::StartWorkers(const DispatcherOptions& options, const s
   s.common_args = {"--connect",      LocalConnectAddress(broker_->endpoint()),
                    "--model",        options.model,
                    "--color-fix",    options.color_fix,
+                   "--dtype",        options.dtype,
                    "--heartbeat-ms", std::to_string(options.heartbeat_ms),
                    "--log-level",    options.log_level};
   if (curve_) s.common_args.insert(s.common_args.end(), {"--curve-dir", curve_->local_worker_dir()});
   if (!options.models_dir.empty()) s.common_args.insert(s.common_args.end(), {"--models-dir", options.models_dir});
   if (options.model_scale != 0) {
     s.common_args.insert(s.common_args.end(), {"--model-scale", std::to_string(options.model_scale)});
+  }
+  if (options.latent_seed >= 0) {
+    s.common_args.insert(s.common_args.end(), {"--latent-seed", std::to_string(options.latent_seed)});
   }
   if (!options.lora_dir.empty()) s.common_args.insert(s.common_args.end(), {"--lora-dir", options.lora_dir});
   if (!options.embeddings_dir.empty()) {

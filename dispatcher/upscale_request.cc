@@ -3,24 +3,19 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/text.h"
 #include "dispatcher/multipart.h"
 #include "dispatcher/options.h"
 
 namespace tsdsr::dispatcher {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The media type without parameters, lower-cased: "Multipart/Form-Data; boundary=x" -> "multipart/form-data".
 std::string MediaType(std::string_view content_type) {
   std::string_view type = content_type.substr(0, content_type.find(';'));
   while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) type.remove_suffix(1);
   while (!type.empty() && std::isspace(static_cast<unsigned char>(type.front()))) type.remove_prefix(1);
-  return Lower(type);
+  return AsciiLower(type);
 }
 
 Result<std::int64_t> ParseInteger(const std::string& name, const std::string& text) {
@@ -30,12 +25,6 @@ Result<std::int64_t> ParseInteger(const std::string& name, const std::string& te
     return Status::InvalidArgument(name + " must be an integer (got '" + text + "')");
   }
   return value;
-}
-
-std::string JoinScales(const std::set<int>& scales) {
-  std::string out;
-  for (int s : scales) out += (out.empty() ? "" : ", ") + std::to_string(s);
-  return out;
 }
 
 }  // namespace
@@ -51,12 +40,12 @@ Result<UpscaleQuery> ParseUpscaleQuery(const QueryLookup& query, const UpscaleDe
   if (auto text = query("upscale")) {
     TSDSR_ASSIGN_OR_RETURN(std::int64_t v, ParseInteger("upscale", *text));
     if (allowed.count(static_cast<int>(v)) == 0 || v != static_cast<int>(v)) {
-      return Status::InvalidArgument("upscale must be one of " + JoinScales(allowed) + " (got " + *text + ")");
+      return Status::InvalidArgument("upscale must be one of " + JoinNumbers(allowed) + " (got " + *text + ")");
     }
     q.scale = static_cast<int>(v);
   } else if (allowed.count(q.scale) == 0) {
     return Status::InvalidArgument("the model does not serve the default upscale " + std::to_string(q.scale) +
-                                   "; pass upscale, one of " + JoinScales(allowed));
+                                   "; pass upscale, one of " + JoinNumbers(allowed));
   }
   if (auto text = query("process_size")) {
     TSDSR_ASSIGN_OR_RETURN(std::int64_t v, ParseInteger("process_size", *text));
@@ -66,7 +55,7 @@ Result<UpscaleQuery> ParseUpscaleQuery(const QueryLookup& query, const UpscaleDe
     q.process_size = static_cast<int>(v);
   }
   if (auto text = query("format")) {
-    std::string f = Lower(*text);
+    std::string f = AsciiLower(*text);
     if (f == "jpg") f = "jpeg";
     if (f != "png" && f != "jpeg" && f != "webp") {
       return Status::InvalidArgument("format must be png, jpeg or webp (got '" + *text + "')");

@@ -184,13 +184,8 @@ TEST(FaultsE2eTest, AModelThatCannotLoadIsShownNotRestarted) {
   options.flags = {"--device", "cpu", "--model", "simulated:999999999"};  // refused by the worker's model
   auto cluster = Cluster::Start(options);
   ASSERT_NE(cluster, nullptr);
-  nlohmann::json health;
   long status = 0;
-  for (int i = 0; i < 200; ++i) {
-    health = cluster->GetJson("/health", &status);
-    if (health["workers"]["total"] == 1) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const nlohmann::json health = cluster->WaitForWorkerCount(1, &status);
   EXPECT_EQ(status, 503);
   EXPECT_EQ(health["status"], "unavailable");
   auto info = cluster->GetJson("/info");

@@ -67,6 +67,16 @@ bool Cluster::WaitForWorkers(int ready, std::chrono::seconds timeout) {
   return false;
 }
 
+nlohmann::json Cluster::WaitForWorkerCount(int total, long* status) {
+  nlohmann::json health;
+  for (int i = 0; i < 400; ++i) {
+    health = GetJson("/health", status);
+    if (health["workers"]["total"] == total) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return health;
+}
+
 std::vector<int> Cluster::WorkerPids() {
   std::vector<int> pids;
   const nlohmann::json info = GetJson("/info");  // kept alive for the loop

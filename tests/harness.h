@@ -59,6 +59,9 @@ class Cluster {
 
   // Waits until /health reports at least `ready` ready-or-busy workers; false after `timeout`.
   bool WaitForWorkers(int ready, std::chrono::seconds timeout);
+  // Waits until /health counts `total` workers in any state (those whose model failed to load included), at
+  // most 20 s; returns the last /health body and stores its HTTP status in `*status`.
+  nlohmann::json WaitForWorkerCount(int total, long* status);
   // Pids of the workers /info lists, in its order.
   std::vector<int> WorkerPids();
 

@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
   model.color_fix = line.options.color_fix;
   model.lora_dir = line.options.lora_dir;
   model.embeddings_dir = line.options.embeddings_dir;
+  model.dtype = line.options.dtype;
+  model.latent_seed = line.options.latent_seed;
   model.device = line.options.device;
   model.tile_batch = line.options.tile_batch;
   model.models_dir = line.options.models_dir;

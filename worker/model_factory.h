@@ -2,6 +2,7 @@
 // this header and compile in seconds; the LibTorch side lives in model_factory.cc and what it calls.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,8 @@ struct ModelOptions {
   std::string color_fix = "auto";  // auto, none, wavelet or adain (IsColorFix; auto = DefaultColorFix)
   std::string lora_dir;            // tsdsr:SD3_DIR: TSD-SR's LoRA files
   std::string embeddings_dir;      // tsdsr:SD3_DIR: TSD-SR's prompt embeddings
+  std::string dtype = "auto";      // what networks compute in (model::ResolveDtype); interpolation is float32
+  std::int64_t latent_seed = -1;   // tsdsr:SD3_DIR: -1 = the posterior mean, else a sample drawn with this seed
   std::string device = "cpu";    // cpu, cuda or cuda:N
   int tile_batch = 4;            // tiles per model call
   int tile_overlap = 0;          // LR pixels shared by neighbouring tiles, 0..32; 0 = max(8, process_size/8)

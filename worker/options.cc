@@ -27,6 +27,12 @@ WorkerCommandLine ParseWorkerCommandLine(const std::vector<std::string>& args) {
   app.add_option("--color-fix", o.color_fix, "auto, none, wavelet or adain: keep the output's colours (low "
                  "frequencies) those of the bicubic upscale; auto is wavelet for tsdsr, none otherwise")
       ->capture_default_str();
+  app.add_option("--dtype", o.dtype, "auto, float32, float16 or bfloat16: what networks compute in; auto is float32 "
+                 "on the CPU, bfloat16 on CUDA for built-in networks and TSD-SR, float32 for TorchScript models")
+      ->capture_default_str();
+  app.add_option("--latent-seed", o.latent_seed, "tsdsr:SD3_DIR models: -1 encodes each tile to the posterior "
+                 "mean (the default); a seed >= 0 draws a sample instead, the same for every tile and run")
+      ->capture_default_str();
   app.add_option("--lora-dir", o.lora_dir, "tsdsr:SD3_DIR models: folder of TSD-SR's transformer.safetensors and "
                  "vae.safetensors");
   app.add_option("--embeddings-dir", o.embeddings_dir, "tsdsr:SD3_DIR models: folder of TSD-SR's prompt_embeds.pt "
@@ -63,7 +69,7 @@ Status ValidateWorkerOptions(const WorkerOptions& o) {
 }
 
 ModelFlags ModelFlagsOf(const WorkerOptions& o) {
-  return ModelFlags{o.model, o.model_scale, o.color_fix, o.lora_dir, o.embeddings_dir};
+  return ModelFlags{o.model, o.model_scale, o.color_fix, o.lora_dir, o.embeddings_dir, o.dtype, o.latent_seed};
 }
 
 }  // namespace tsdsr::worker

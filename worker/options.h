@@ -19,6 +19,8 @@ struct WorkerOptions {
   std::string color_fix = "auto";                // auto, none, wavelet or adain: anchor colours to the bicubic upscale
   std::string lora_dir;                          // tsdsr:SD3_DIR: TSD-SR's LoRA files
   std::string embeddings_dir;                    // tsdsr:SD3_DIR: TSD-SR's prompt embeddings
+  std::string dtype = "auto";                    // auto, float32, float16, bfloat16 (model::ResolveDtype)
+  std::int64_t latent_seed = -1;                 // tsdsr:SD3_DIR: -1 encodes to the posterior mean, else a sample
   std::string id;                                // name in logs and /info; default host-pid
   int slots = 2;                                 // jobs held at once: one computing, the rest prefetched
   int heartbeat_ms = 1000;

@@ -11,23 +11,18 @@
 #include <c10/util/Exception.h>
 #include <opencv2/core.hpp>
 
+#include "common/text.h"
 #include "worker/model/device.h"
 
 namespace tsdsr::worker {
 namespace {
-
-std::string JoinScales(const std::vector<int>& scales) {
-  std::string list;
-  for (int s : scales) list += (list.empty() ? "" : ", ") + std::to_string(s);
-  return list;
-}
 
 Status ValidateRequest(const cv::Mat& bgr, const UpscaleRequest& request, const std::vector<int>& scales) {
   if (bgr.empty() || bgr.type() != CV_8UC3) {
     return Status::InvalidArgument("the model takes a non-empty 8-bit, 3-channel image");
   }
   if (std::find(scales.begin(), scales.end(), request.scale) == scales.end()) {
-    return Status::InvalidArgument("upscale must be one of " + JoinScales(scales) + ", got " +
+    return Status::InvalidArgument("upscale must be one of " + JoinNumbers(scales) + ", got " +
                                    std::to_string(request.scale));
   }
   if (request.process_size < kMinProcessSize || request.process_size > kMaxProcessSize) {

@@ -101,8 +101,15 @@ std::string DeviceString(const c10::Device& device) {
   return device.str();
 }
 
-c10::ScalarType ComputeDtype(const c10::Device& device) {
-  return device.is_cuda() ? c10::ScalarType::Half : c10::ScalarType::Float;
+Result<c10::ScalarType> ResolveDtype(std::string_view flag, const c10::Device& device, bool reduced_precision_ok) {
+  if (flag == "auto") return device.is_cuda() && reduced_precision_ok ? c10::kBFloat16 : c10::kFloat;
+  if (flag == "float32") return c10::kFloat;
+  if (flag == "bfloat16") return c10::kBFloat16;
+  if (flag == "float16") {
+    if (device.is_cuda()) return c10::kHalf;
+    return Status::FailedPrecondition("--dtype float16 runs on CUDA devices only; use float32 or bfloat16 on the CPU");
+  }
+  return Status::InvalidArgument("--dtype must be auto, float32, float16 or bfloat16, got '" + std::string(flag) + "'");
 }
 
 std::string DtypeName(c10::ScalarType dtype) {

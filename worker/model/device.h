@@ -26,10 +26,11 @@ Result<c10::Device> ResolveDevice(std::string_view text);
 // The canonical spelling of a device: "cpu", "cuda:0" (always with an index).
 std::string DeviceString(const c10::Device& device);
 
-// The dtype networks compute in by default: float32 on CPU, float16 on CUDA (tensor cores, half the memory;
-// float16 keeps more mantissa than bfloat16 for 8-bit images). A model with range trouble in float16 may
-// choose bfloat16 itself through TileModel::dtype().
-c10::ScalarType ComputeDtype(const c10::Device& device);
+// The dtype a network computes in for --dtype `flag`: "float32", "float16", "bfloat16", or "auto": float32 on the
+// CPU; on CUDA bfloat16 when `reduced_precision_ok` (the network is measured to stay accurate in it: tensor cores,
+// half the memory, float32's range), else float32. InvalidArgument for another flag; FailedPrecondition for
+// float16 on the CPU (LibTorch has no CPU float16 convolutions).
+Result<c10::ScalarType> ResolveDtype(std::string_view flag, const c10::Device& device, bool reduced_precision_ok);
 
 // The dtype as reported to the dispatcher: "float32", "float16", "bfloat16", "float64", else c10's name.
 std::string DtypeName(c10::ScalarType dtype);

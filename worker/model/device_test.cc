@@ -64,9 +64,18 @@ TEST(DeviceTest, CanonicalNames) {
   EXPECT_EQ(DtypeName(c10::ScalarType::Double), "float64");
 }
 
-TEST(DeviceTest, ComputeDtype) {
-  EXPECT_EQ(ComputeDtype(c10::Device(c10::kCPU)), c10::ScalarType::Float);
-  EXPECT_EQ(ComputeDtype(c10::Device(c10::kCUDA, 0)), c10::ScalarType::Half);
+TEST(DeviceTest, ResolveDtype) {
+  const c10::Device cpu(c10::kCPU);
+  const c10::Device cuda(c10::kCUDA, 0);
+  EXPECT_EQ(*ResolveDtype("auto", cpu, true), c10::kFloat);
+  EXPECT_EQ(*ResolveDtype("auto", cuda, true), c10::kBFloat16);
+  EXPECT_EQ(*ResolveDtype("auto", cuda, false), c10::kFloat);
+  EXPECT_EQ(*ResolveDtype("float16", cuda, false), c10::kHalf);
+  EXPECT_EQ(*ResolveDtype("bfloat16", cpu, false), c10::kBFloat16);
+  EXPECT_EQ(*ResolveDtype("float32", cuda, true), c10::kFloat);
+  EXPECT_EQ(ResolveDtype("float16", cpu, true).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ResolveDtype("half", cpu, true).status().message(),
+            "--dtype must be auto, float32, float16 or bfloat16, got 'half'");
 }
 
 TEST(DeviceTest, CpuNameAndMemory) {
