@@ -67,6 +67,27 @@ bool Cluster::WaitForWorkers(int ready, std::chrono::seconds timeout) {
   return false;
 }
 
+std::unique_ptr<Cluster> Cluster::StartWithFailedModel(const std::vector<std::string>& flags, std::string* error) {
+  ClusterOptions options;
+  options.workers = 1;
+  options.wait_for_ready = 0;
+  options.flags = flags;
+  auto cluster = Start(options);
+  error->clear();
+  if (!cluster) return nullptr;
+  long status = 0;
+  const nlohmann::json health = cluster->WaitForWorkerCount(1, &status);
+  EXPECT_EQ(status, 503);
+  EXPECT_EQ(health["status"], "unavailable") << health.dump();
+  const nlohmann::json info = cluster->GetJson("/info");
+  EXPECT_EQ(info["workers"].size(), 1u) << info.dump();
+  if (info["workers"].size() == 1) {
+    EXPECT_EQ(info["workers"][0]["status"], "error");
+    if (info["workers"][0]["error"].is_string()) *error = info["workers"][0]["error"].get<std::string>();
+  }
+  return cluster;
+}
+
 nlohmann::json Cluster::WaitForWorkerCount(int total, long* status) {
   nlohmann::json health;
   for (int i = 0; i < 400; ++i) {

@@ -59,6 +59,10 @@ class Cluster {
 
   // Waits until /health reports at least `ready` ready-or-busy workers; false after `timeout`.
   bool WaitForWorkers(int ready, std::chrono::seconds timeout);
+  // Starts a dispatcher with one local worker whose model cannot load (`flags` pick it) and checks what such a
+  // worker must show once it registers: /health 503 "unavailable", /info status "error". Returns the cluster
+  // (null when it did not start) and the worker's error text in `*error` (empty when /info shows none).
+  static std::unique_ptr<Cluster> StartWithFailedModel(const std::vector<std::string>& flags, std::string* error);
   // Waits until /health counts `total` workers in any state (those whose model failed to load included), at
   // most 20 s; returns the last /health body and stores its HTTP status in `*status`.
   nlohmann::json WaitForWorkerCount(int total, long* status);

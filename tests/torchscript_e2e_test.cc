@@ -49,23 +49,13 @@ TEST(TorchscriptE2eTest, ServesATorchScriptFile) {
 TEST(TorchscriptE2eTest, AModelOfTheWrongScaleIsShownNotServed) {
   TempDir dir;
   const std::string path = WriteModel(dir, "nearest-conv-x2");
-  ClusterOptions options;
-  options.workers = 1;
-  options.wait_for_ready = 0;
-  options.flags = {"--device", "cpu", "--model", "torchscript:" + path, "--model-scale", "4"};
-  auto cluster = Cluster::Start(options);
+  std::string error;
+  auto cluster = Cluster::StartWithFailedModel(
+      {"--device", "cpu", "--model", "torchscript:" + path, "--model-scale", "4"}, &error);
   ASSERT_NE(cluster, nullptr);
-  long status = 0;
-  const nlohmann::json health = cluster->WaitForWorkerCount(1, &status);
-  EXPECT_EQ(status, 503);
-  EXPECT_EQ(health["status"], "unavailable");
-  auto info = cluster->GetJson("/info");
-  ASSERT_EQ(info["workers"].size(), 1u);
-  EXPECT_EQ(info["workers"][0]["status"], "error");
-  EXPECT_NE(info["workers"][0]["error"].get<std::string>().find(
-                "torchscript model " + path + " turns 1x3x16x16 into 1x3x32x32, not 4x (--model-scale 4)"),
+  EXPECT_NE(error.find("torchscript model " + path + " turns 1x3x16x16 into 1x3x32x32, not 4x (--model-scale 4)"),
             std::string::npos)
-      << info["workers"][0]["error"];
+      << error;
 }
 
 }  // namespace
