@@ -34,7 +34,7 @@ std::string_view DefaultColorFix(std::string_view kind);
 
 // The model flags of a process (worker, or dispatcher for its local workers).
 struct ModelFlags {
-  std::string spec;            // --model
+  std::string spec = "builtin:best";  // --model; the default: the best built-in network per scale
   int model_scale = 0;         // --model-scale: torchscript:PATH only
   std::string color_fix = "auto";  // --color-fix
   std::string lora_dir;        // --lora-dir: tsdsr:SD3_DIR only

@@ -86,8 +86,8 @@ class Runner {
       return runner;
     }
     worker::ModelOptions options;
-    options.spec = spec;
-    options.color_fix = color_fix;
+    options.flags.spec = spec;
+    options.flags.color_fix = color_fix;
     options.device = o.device;
     options.models_dir = o.models_dir;
     TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<worker::Upscaler> upscaler, worker::CreateUpscaler(options));

@@ -101,7 +101,7 @@ TEST(BuiltinModelTest, EveryModelLoadsAndUpscalesAnyTileSizeByItsScale) {
 
 TEST(BuiltinModelTest, AnUnknownNameListsTheBuiltInModels) {
   ModelOptions options;
-  options.spec = "builtin:huge-x16";
+  options.flags.spec = "builtin:huge-x16";
   auto upscaler = CreateUpscaler(options);
   ASSERT_EQ(upscaler.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(upscaler.status().message().find("psnr-small, thick-x2"), std::string::npos) << upscaler.status().message();
@@ -109,7 +109,7 @@ TEST(BuiltinModelTest, AnUnknownNameListsTheBuiltInModels) {
 
 TEST(BuiltinModelTest, MissingModelsSayHowToInstallThem) {
   ModelOptions options;
-  options.spec = "builtin:psnr-small";
+  options.flags.spec = "builtin:psnr-small";
   options.models_dir = "/nonexistent/models";
   auto upscaler = CreateUpscaler(options);
   ASSERT_EQ(upscaler.status().code(), StatusCode::kNotFound);
@@ -141,7 +141,7 @@ TEST(BuiltinModelTest, TiledThroughTheWorkerMatchesTheWholeImage) {
     const BuiltinModelInfo info = *model::FindBuiltinModel(name);
     if (const std::string missing = MissingPackage(info); !missing.empty()) GTEST_SKIP() << missing;
     ModelOptions options;
-    options.spec = "builtin:" + std::string(name);
+    options.flags.spec = "builtin:" + std::string(name);
     options.models_dir = ModelsDir();
     auto upscaler = CreateUpscaler(options);
     ASSERT_TRUE(upscaler.ok()) << upscaler.status().message();
@@ -174,7 +174,7 @@ TEST(BuiltinModelTest, TheDefaultServesEachScaleWithItsBestModel) {
     }
   }
   ModelOptions options;  // the defaults but the colour fix: the network's own output is compared below
-  options.color_fix = "none";
+  options.flags.color_fix = "none";
   auto upscaler = CreateUpscaler(options);
   ASSERT_TRUE(upscaler.ok()) << upscaler.status().message();
   EXPECT_EQ((*upscaler)->description().name, "psnr-small+thick-x4");
@@ -212,8 +212,8 @@ TEST(BuiltinModelTest, BfloatSixteenStaysCloseToFloat32) {
     std::vector<cv::Mat> outputs;
     for (const char* dtype : {"float32", "bfloat16"}) {
       ModelOptions options;
-      options.spec = "builtin:" + std::string(name);
-      options.dtype = dtype;
+      options.flags.spec = "builtin:" + std::string(name);
+      options.flags.dtype = dtype;
       auto upscaler = CreateUpscaler(options);
       ASSERT_TRUE(upscaler.ok()) << upscaler.status().message();
       EXPECT_EQ((*upscaler)->description().dtype, dtype);

@@ -47,13 +47,7 @@ int main(int argc, char** argv) {
   }
 
   ModelOptions model;
-  model.spec = line.options.model;
-  model.model_scale = line.options.model_scale;
-  model.color_fix = line.options.color_fix;
-  model.lora_dir = line.options.lora_dir;
-  model.embeddings_dir = line.options.embeddings_dir;
-  model.dtype = line.options.dtype;
-  model.latent_seed = line.options.latent_seed;
+  model.flags = ModelFlagsOf(line.options);
   model.device = line.options.device;
   model.tile_batch = line.options.tile_batch;
   model.models_dir = line.options.models_dir;
@@ -61,7 +55,7 @@ int main(int argc, char** argv) {
   std::string load_error;
   if (!upscaler.ok()) {
     load_error = upscaler.status().message();
-    spdlog::error("model '{}' on {} failed to load: {}", model.spec, model.device, load_error);
+    spdlog::error("model '{}' on {} failed to load: {}", model.flags.spec, model.device, load_error);
   } else {
     const auto& d = (*upscaler)->description();
     spdlog::info("model {} ready on {} ({}, {})", d.name, d.device, d.device_name, d.dtype);

@@ -25,19 +25,19 @@ Result<std::unique_ptr<model::TileModel>> CreateTileModel(const ModelSpec& spec,
   // builtin_model_test.cc) and for TSD-SR (SD3's activations leave float16's range in places); float32 for
   // TorchScript models, which nothing is known about.
   TSDSR_ASSIGN_OR_RETURN(const c10::ScalarType dtype,
-                         model::ResolveDtype(options.dtype, device, spec.kind == "builtin" || spec.kind == "tsdsr"));
+                         model::ResolveDtype(options.flags.dtype, device, spec.kind == "builtin" || spec.kind == "tsdsr"));
   if (spec.kind == "builtin") {
     TSDSR_ASSIGN_OR_RETURN(tile_model, model::CreateBuiltinModels(
                                            spec.argument, model::ResolveModelsDir(options.models_dir), device, dtype));
   }
   if (spec.kind == "torchscript") {
     TSDSR_ASSIGN_OR_RETURN(tile_model,
-                           model::TorchscriptModel::Create(spec.argument, options.model_scale, device, dtype));
+                           model::TorchscriptModel::Create(spec.argument, options.flags.model_scale, device, dtype));
   }
   if (spec.kind == "tsdsr") {
     model::sd3::TsdsrOptions tsdsr;
-    tsdsr.paths = {spec.argument, options.lora_dir, options.embeddings_dir};
-    if (options.latent_seed >= 0) tsdsr.sample_seed = static_cast<uint64_t>(options.latent_seed);
+    tsdsr.paths = {spec.argument, options.flags.lora_dir, options.flags.embeddings_dir};
+    if (options.flags.latent_seed >= 0) tsdsr.sample_seed = static_cast<uint64_t>(options.flags.latent_seed);
     TSDSR_ASSIGN_OR_RETURN(tile_model, model::sd3::TsdsrModel::Create(tsdsr, device, dtype));
   }
   if (spec.kind == "bicubic") tile_model = std::make_unique<InterpolationModel>(Interpolation::kBicubic, device);
@@ -54,16 +54,15 @@ Result<std::unique_ptr<model::TileModel>> CreateTileModel(const ModelSpec& spec,
 
 Result<std::unique_ptr<Upscaler>> CreateUpscaler(const ModelOptions& options) {
   // Cheap checks first: loading a network can take a while.
-  TSDSR_RETURN_IF_ERROR(ValidateModelFlags(ModelFlags{options.spec, options.model_scale, options.color_fix,
-                                                      options.lora_dir, options.embeddings_dir, options.dtype,
-                                                      options.latent_seed}));
-  TSDSR_ASSIGN_OR_RETURN(ModelSpec spec, ParseModelSpec(options.spec));
+  const ModelFlags& flags = options.flags;
+  TSDSR_RETURN_IF_ERROR(ValidateModelFlags(flags));
+  TSDSR_ASSIGN_OR_RETURN(ModelSpec spec, ParseModelSpec(flags.spec));
   model::TilerOptions tiler_options;
   tiler_options.tile_batch = options.tile_batch;
   tiler_options.overlap = options.tile_overlap;
   TSDSR_RETURN_IF_ERROR(ValidateTilerOptions(tiler_options));
   const std::string color_fix_name =
-      options.color_fix == "auto" ? std::string(DefaultColorFix(spec.kind)) : options.color_fix;
+      flags.color_fix == "auto" ? std::string(DefaultColorFix(spec.kind)) : flags.color_fix;
   TSDSR_ASSIGN_OR_RETURN(model::ColorFix color_fix, model::ParseColorFix(color_fix_name));
   TSDSR_ASSIGN_OR_RETURN(c10::Device device, model::ResolveDevice(options.device));
   TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<model::TileModel> tile_model, CreateTileModel(spec, options, device));

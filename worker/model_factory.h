@@ -2,23 +2,17 @@
 // this header and compile in seconds; the LibTorch side lives in model_factory.cc and what it calls.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string>
 
+#include "common/model_spec.h"
 #include "common/status.h"
 #include "worker/upscaler.h"
 
 namespace tsdsr::worker {
 
 struct ModelOptions {
-  std::string spec = "builtin:best";  // a model spec, see common/model_spec.h ("bicubic", "builtin:NAME", ...)
-  int model_scale = 0;           // torchscript:PATH: the factor the network upscales by (ValidateModelFlags)
-  std::string color_fix = "auto";  // auto, none, wavelet or adain (IsColorFix; auto = DefaultColorFix)
-  std::string lora_dir;            // tsdsr:SD3_DIR: TSD-SR's LoRA files
-  std::string embeddings_dir;      // tsdsr:SD3_DIR: TSD-SR's prompt embeddings
-  std::string dtype = "auto";      // what networks compute in (model::ResolveDtype); interpolation is float32
-  std::int64_t latent_seed = -1;   // tsdsr:SD3_DIR: -1 = the posterior mean, else a sample drawn with this seed
+  ModelFlags flags;               // the model and its flags (common/model_spec.h); default builtin:best
   std::string device = "cpu";    // cpu, cuda or cuda:N
   int tile_batch = 4;            // tiles per model call
   int tile_overlap = 0;          // LR pixels shared by neighbouring tiles, 0..32; 0 = max(8, process_size/8)
@@ -27,7 +21,7 @@ struct ModelOptions {
   std::string models_dir;
 };
 
-// Builds the model named by options.spec on options.device and runs it once on a small image, so the
+// Builds the model named by options.flags.spec on options.device and runs it once on a small image, so the
 // returned Upscaler is ready for its first job. Errors: InvalidArgument for an unknown spec (the message lists
 // the supported ones) or bad tile settings; FailedPrecondition for a device that is not there; the warm-up's
 // error otherwise. The caller owns the result.

@@ -21,7 +21,7 @@ using Stopwatch = std::chrono::steady_clock;
 
 std::unique_ptr<Upscaler> MakeUpscaler(const std::string& spec, int tile_batch = 4) {
   ModelOptions options;
-  options.spec = spec;
+  options.flags.spec = spec;
   options.tile_batch = tile_batch;
   auto upscaler = CreateUpscaler(options);
   EXPECT_TRUE(upscaler.ok()) << upscaler.status().message();
@@ -66,12 +66,12 @@ TEST(SimulatedModelTest, RefusesAnythingElseWithTheRange) {
 
 TEST(SimulatedModelTest, FactoryRefusesABadSpec) {
   ModelOptions options;
-  options.spec = "simulated:fast";
+  options.flags.spec = "simulated:fast";
   auto upscaler = CreateUpscaler(options);
   ASSERT_FALSE(upscaler.ok());
   EXPECT_EQ(upscaler.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(upscaler.status().message().find("'fast'"), std::string::npos) << upscaler.status().message();
-  options.spec = "simulated";
+  options.flags.spec = "simulated";
   EXPECT_EQ(CreateUpscaler(options).status().code(), StatusCode::kInvalidArgument);
 }
 

@@ -17,7 +17,7 @@ namespace {
 
 std::unique_ptr<Upscaler> MakeUpscaler(const std::string& spec) {
   ModelOptions options;
-  options.spec = spec;
+  options.flags.spec = spec;
   auto upscaler = CreateUpscaler(options);
   EXPECT_TRUE(upscaler.ok()) << upscaler.status().message();
   return upscaler.ok() ? std::move(*upscaler) : nullptr;
@@ -163,15 +163,15 @@ TEST(TorchUpscalerTest, AcceptsImageViews) {
 
 TEST(CreateUpscalerTest, RejectsBadOptions) {
   ModelOptions options;
-  options.spec = "nearest";
+  options.flags.spec = "nearest";
   auto bad_spec = CreateUpscaler(options);
   EXPECT_EQ(bad_spec.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(bad_spec.status().message().find("bicubic, lanczos"), std::string::npos)
       << bad_spec.status().message();
-  options.spec = "bicubic:x";
+  options.flags.spec = "bicubic:x";
   EXPECT_EQ(CreateUpscaler(options).status().code(), StatusCode::kInvalidArgument);
 
-  options.spec = "bicubic";
+  options.flags.spec = "bicubic";
   options.device = "gpu";
   EXPECT_EQ(CreateUpscaler(options).status().code(), StatusCode::kInvalidArgument);
   options.device = "cpu";
@@ -186,14 +186,14 @@ TEST(CreateUpscalerTest, RejectsBadOptions) {
 
 TEST(CreateUpscalerTest, AppliesTheColorFixOption) {
   ModelOptions options;
-  options.spec = "bicubic";
-  options.color_fix = "sepia";
+  options.flags.spec = "bicubic";
+  options.flags.color_fix = "sepia";
   EXPECT_EQ(CreateUpscaler(options).status().code(), StatusCode::kInvalidArgument);
   // Bicubic fixed against bicubic stays bicubic (OpenCV's and ATen's differ by rounding only).
   const cv::Mat image = NoiseImage(70, 50);
   for (const char* fix : {"wavelet", "adain"}) {
     SCOPED_TRACE(fix);
-    options.color_fix = fix;
+    options.flags.color_fix = fix;
     auto upscaler = CreateUpscaler(options);
     ASSERT_TRUE(upscaler.ok()) << upscaler.status().message();
     auto out = (*upscaler)->Upscale(image, Request(2, 64));

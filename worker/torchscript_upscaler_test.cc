@@ -38,8 +38,8 @@ class TorchscriptUpscalerTest : public ::testing::Test {
   ModelOptions Options(const torch::jit::Module& module, const std::string& name, int scale) {
     module.save(dir_.path() + "/" + name);
     ModelOptions options;
-    options.spec = "torchscript:" + dir_.path() + "/" + name;
-    options.model_scale = scale;
+    options.flags.spec = "torchscript:" + dir_.path() + "/" + name;
+    options.flags.model_scale = scale;
     return options;
   }
 
@@ -86,10 +86,10 @@ TEST_F(TorchscriptUpscalerTest, RefusedAtCreation) {
   EXPECT_EQ(wrong_scale.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(wrong_scale.status().message(),
             "torchscript model " + dir_.path() + "/x2.pt turns 1x3x16x16 into 1x3x32x32, not 4x (--model-scale 4)");
-  options.model_scale = 0;
+  options.flags.model_scale = 0;
   EXPECT_NE(CreateUpscaler(options).status().message().find("--model-scale"), std::string::npos);
-  options.model_scale = 2;
-  options.spec = "torchscript:" + dir_.path() + "/absent.pt";
+  options.flags.model_scale = 2;
+  options.flags.spec = "torchscript:" + dir_.path() + "/absent.pt";
   EXPECT_EQ(CreateUpscaler(options).status().code(), StatusCode::kNotFound);
 }
 
