@@ -8,28 +8,14 @@
 
 #include <gtest/gtest.h>
 
+#include "common/testing_scratch_dir.h"
+
 namespace tsdsr {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A scratch directory removed at the end of the test.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "tsdsr-keys-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using tsdsr::testing::ScratchDir;
 
 void WriteText(const std::string& path, const std::string& text, mode_t mode = 0644) {
   std::ofstream(path) << text;

@@ -10,7 +10,7 @@ struct CodeName {
   std::string_view name;
 };
 
-constexpr std::array<CodeName, 13> kCodeNames = {{
+constexpr std::array<CodeName, 16> kCodeNames = {{
     {StatusCode::kOk, "ok"},
     {StatusCode::kInvalidArgument, "invalid_argument"},
     {StatusCode::kNotFound, "not_found"},
@@ -23,6 +23,9 @@ constexpr std::array<CodeName, 13> kCodeNames = {{
     {StatusCode::kFailedPrecondition, "failed_precondition"},
     {StatusCode::kAborted, "aborted"},
     {StatusCode::kUnauthenticated, "unauthenticated"},
+    {StatusCode::kConflict, "conflict"},
+    {StatusCode::kGone, "gone"},
+    {StatusCode::kInsufficientStorage, "insufficient_storage"},
     {StatusCode::kInternal, "internal"},
 }};
 

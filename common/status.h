@@ -25,6 +25,9 @@ enum class StatusCode {
   kFailedPrecondition,  // e.g. a model that failed to load
   kAborted,             // 502: the job was lost with its worker too many times
   kUnauthenticated,     // 401: a missing or wrong API key
+  kConflict,            // 409: the request clashes with the resource's state (e.g. a result not ready yet)
+  kGone,                // 410: the resource existed and was removed (e.g. an expired result)
+  kInsufficientStorage, // 507: the server cannot store what it must (full or unwritable data dir)
   kInternal,            // 500: a real fault
 };
 
@@ -45,6 +48,9 @@ class Status {
   static Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
   static Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
   static Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+  static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
+  static Status Gone(std::string m) { return {StatusCode::kGone, std::move(m)}; }
+  static Status InsufficientStorage(std::string m) { return {StatusCode::kInsufficientStorage, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
