@@ -48,6 +48,24 @@ std::vector<JobReply> ComputeThread::TakeResults() {
   return out;
 }
 
+std::optional<proto::ProgressHeader> ComputeThread::TakeProgress() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<proto::ProgressHeader> out;
+  out.swap(progress_);
+  return out;
+}
+
+void ComputeThread::OnProgress(std::uint64_t job_id, int done, int total) {
+  const auto now = std::chrono::steady_clock::now();
+  if (done < total && now - progress_published_ < kProgressInterval) return;
+  progress_published_ = now;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_ = proto::ProgressHeader{job_id, done, total};
+  }
+  results_ready_.Raise();
+}
+
 proto::WorkerLiveStats ComputeThread::Live() const {
   std::lock_guard<std::mutex> lock(mu_);
   proto::WorkerLiveStats live;
@@ -85,11 +103,15 @@ void ComputeThread::Loop() {
       reply.header.status = std::string(StatusCodeName(StatusCode::kDeadlineExceeded));
       reply.header.error = "deadline passed while queued on the worker";
     } else {
-      reply = RunJob(upscaler_, load_error_, task.job, task.image, max_pixels_,
-                     [this] { return cancel_running_.load(); });
+      const std::uint64_t id = task.job.job_id;
+      progress_published_ = std::chrono::steady_clock::time_point{};  // a job's first progress always goes out
+      reply = RunJob(
+          upscaler_, load_error_, task.job, task.image, max_pixels_, [this] { return cancel_running_.load(); },
+          [this, id](int done, int total) { OnProgress(id, done, total); });
     }
     lock.lock();
     running_id_ = 0;
+    progress_.reset();  // the result says the rest
     (reply.header.status == "ok" ? done_ : failed_) += 1;
     results_.push_back(std::move(reply));
     results_ready_.Raise();

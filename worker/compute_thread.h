@@ -1,5 +1,7 @@
 // The worker's compute thread: runs queued jobs one at a time on the model while the I/O thread keeps
-// talking to the dispatcher. Results come back through TakeResults, signalled on a Wakeup.
+// talking to the dispatcher. Results come back through TakeResults and the running job's progress through
+// TakeProgress, both signalled on a Wakeup; progress is published at most every kProgressInterval (and always
+// when the last tile is done), so a fast model cannot flood the dispatcher with PROGRESS messages.
 #pragma once
 
 #include <atomic>
@@ -8,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +24,8 @@ namespace tsdsr::worker {
 
 class ComputeThread {
  public:
+  static constexpr std::chrono::milliseconds kProgressInterval{100};
+
   // `upscaler` may be null (model failed to load: every job is answered with `load_error`). `upscaler` and
   // `results_ready` must outlive this object. Starts the thread.
   ComputeThread(Upscaler* upscaler, std::string load_error, std::int64_t max_pixels, Wakeup& results_ready);
@@ -36,6 +41,8 @@ class ComputeThread {
   void Cancel(std::uint64_t job_id);
   // Finished jobs since the last call, in finishing order. Thread-safe.
   std::vector<JobReply> TakeResults();
+  // The running job's latest published progress not taken yet; nullopt when there is none. Thread-safe.
+  std::optional<proto::ProgressHeader> TakeProgress();
   // busy/queued/jobs_done/jobs_failed now (memory is filled in by the caller). Thread-safe.
   proto::WorkerLiveStats Live() const;
   // Cancels the running job, drops queued ones unanswered, and joins. Idempotent.
@@ -49,6 +56,8 @@ class ComputeThread {
   };
 
   void Loop();
+  // Called by the model between tile batches of job `job_id`; publishes when the interval allows.
+  void OnProgress(std::uint64_t job_id, int done, int total);
 
   Upscaler* upscaler_;
   const std::string load_error_;
@@ -59,6 +68,8 @@ class ComputeThread {
   std::condition_variable wake_;
   std::deque<Task> queue_;            // guarded by mu_
   std::vector<JobReply> results_;     // guarded by mu_
+  std::optional<proto::ProgressHeader> progress_;  // guarded by mu_
+  std::chrono::steady_clock::time_point progress_published_{};  // compute thread only
   std::uint64_t running_id_ = 0;      // guarded by mu_; 0 when idle
   bool stopping_ = false;             // guarded by mu_
   std::int64_t done_ = 0;             // guarded by mu_

@@ -23,7 +23,8 @@ JobReply Failed(JobReply reply, const Status& status) {
 }  // namespace
 
 JobReply RunJob(Upscaler* upscaler, const std::string& load_error, const proto::JobHeader& job,
-                std::string_view image, std::int64_t max_pixels, const std::function<bool()>& cancelled) {
+                std::string_view image, std::int64_t max_pixels, const std::function<bool()>& cancelled,
+                const std::function<void(int done, int total)>& on_progress) {
   JobReply reply;
   reply.header.job_id = job.job_id;
   if (upscaler == nullptr) return Failed(std::move(reply), Status::FailedPrecondition("model not loaded: " + load_error));
@@ -41,6 +42,7 @@ JobReply RunJob(Upscaler* upscaler, const std::string& load_error, const proto::
   request.scale = job.scale;
   request.process_size = job.process_size;
   request.cancelled = cancelled;
+  request.on_progress = on_progress;
   start = Stopwatch::now();
   auto output = upscaler->Upscale(*input, request);
   reply.header.compute_ms = MillisSince(start);

@@ -17,8 +17,10 @@ struct JobReply {
 };
 
 // Runs `job` on `upscaler` (nullptr: the model failed to load, `load_error` says why). Never throws; every
-// failure is reported in the reply with its status code. `cancelled` is polled between tile batches.
+// failure is reported in the reply with its status code. `cancelled` is polled and `on_progress` (may be empty)
+// called with (tiles done, tiles total) between tile batches.
 JobReply RunJob(Upscaler* upscaler, const std::string& load_error, const proto::JobHeader& job,
-                std::string_view image, std::int64_t max_pixels, const std::function<bool()>& cancelled);
+                std::string_view image, std::int64_t max_pixels, const std::function<bool()>& cancelled,
+                const std::function<void(int done, int total)>& on_progress = {});
 
 }  // namespace tsdsr::worker

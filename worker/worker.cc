@@ -170,6 +170,7 @@ void Worker::Handle(proto::Message message, Clock::time_point) {
 
 void Worker::SendResults() {
   results_ready_.Clear();
+  if (auto progress = compute_.TakeProgress()) Send(proto::Make(proto::Command::kProgress, *progress));
   for (JobReply& reply : compute_.TakeResults()) {
     if (reply.header.status != "ok") {
       spdlog::warn("job {} failed: {}: {}", reply.header.job_id, reply.header.status, reply.header.error);

@@ -41,6 +41,7 @@ class Worker {
   void Connect();
   void ReceiveAll(Clock::time_point now);
   void Handle(proto::Message message, Clock::time_point now);
+  // Sends finished jobs' RESULTs, after the running job's PROGRESS when there is one.
   void SendResults();
   void Heartbeat(Clock::time_point now);
   void Send(const proto::Message& message);
