@@ -1,12 +1,14 @@
 #include "dispatcher/options.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 
 #include "common/logging.h"
 #include "common/model_spec.h"
-#include "dispatcher/worker_security.h"
+#include "common/time_text.h"
+#include "dispatcher/pool/worker_security.h"
 
 namespace tsdsr::dispatcher {
 namespace {
@@ -48,6 +50,17 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
       ->capture_default_str();
   app.add_option("--drain-timeout-ms", o.drain_timeout_ms, "On SIGTERM, how long accepted jobs may take to finish")
       ->capture_default_str();
+  app.add_option("--data-dir", o.data_dir, "Job store: database, uploads and outputs (default: $TSDSR_DATA_DIR, "
+                 "else $XDG_STATE_HOME/tsdsr-serve, else ~/.local/state/tsdsr-serve)");
+  app.add_option("--result-ttl", o.result_ttl, "Keep outputs of batch and async jobs this long (e.g. 90s, 30m, 24h, "
+                 "7d; 0 = forever)")->capture_default_str();
+  app.add_option("--result-max-gb", o.result_max_gb, "Keep stored outputs under this many GB, the earliest "
+                 "finished going first (0 = no cap)")->capture_default_str();
+  app.add_option("--job-history", o.job_history, "Keep records of finished jobs whose output is gone this long")
+      ->capture_default_str();
+  app.add_option("--max-batch-files", o.max_batch_files, "Files in one POST /upscale_batch (413 above)")
+      ->capture_default_str();
+  app.add_option("--max-jobs", o.max_jobs, "Async jobs accepted and not finished (503 above)")->capture_default_str();
   app.add_option("--heartbeat-ms", o.heartbeat_ms, "Heartbeat interval to workers")->capture_default_str();
   app.add_option("--heartbeat-misses", o.heartbeat_misses, "Missed heartbeats before a worker is dropped")
       ->capture_default_str();
@@ -74,10 +87,26 @@ Status ValidateApiKey(const std::string& key) {
   return Status::Ok();
 }
 
+Status CheckDuration(const std::string& name, const std::string& text) {
+  auto parsed = ParseDurationMillis(text);
+  return parsed.ok() ? Status::Ok() : Status::InvalidArgument("--" + name + ": " + parsed.status().message());
+}
+
 }  // namespace
 
 ModelFlags ModelFlagsOf(const DispatcherOptions& o) {
   return ModelFlags{o.model, o.model_scale, o.color_fix, o.lora_dir, o.embeddings_dir, o.dtype, o.latent_seed};
+}
+
+std::string DefaultDataDir() {
+  auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return value != nullptr ? std::string(value) : std::string();
+  };
+  if (std::string dir = env("TSDSR_DATA_DIR"); !dir.empty()) return dir;
+  if (std::string state = env("XDG_STATE_HOME"); !state.empty()) return state + "/tsdsr-serve";
+  if (std::string home = env("HOME"); !home.empty()) return home + "/.local/state/tsdsr-serve";
+  return "tsdsr-data";
 }
 
 const std::vector<int>& SupportedScales() {
@@ -114,6 +143,11 @@ Status ValidateDispatcherOptions(const DispatcherOptions& o) {
   if (o.max_attempts < 1 || o.max_attempts > 100) return OutOf("max-attempts", "within 1..100");
   if (o.max_timeout_ms < 1) return OutOf("max-timeout-ms", "at least 1");
   if (o.drain_timeout_ms < 0) return OutOf("drain-timeout-ms", "0 or more");
+  TSDSR_RETURN_IF_ERROR(CheckDuration("result-ttl", o.result_ttl));
+  TSDSR_RETURN_IF_ERROR(CheckDuration("job-history", o.job_history));
+  if (!(o.result_max_gb >= 0 && o.result_max_gb <= 1e6)) return OutOf("result-max-gb", "within 0..1000000 (0 = no cap)");
+  if (o.max_batch_files < 1 || o.max_batch_files > 10000) return OutOf("max-batch-files", "within 1..10000");
+  if (o.max_jobs < 1 || o.max_jobs > 10000000) return OutOf("max-jobs", "within 1..10000000");
   if (o.heartbeat_ms < 10 || o.heartbeat_ms > 600000) return OutOf("heartbeat-ms", "within 10..600000");
   if (o.heartbeat_misses < 1 || o.heartbeat_misses > 1000) return OutOf("heartbeat-misses", "within 1..1000");
   if (!IsLogLevel(o.log_level)) return OutOf("log-level", "trace, debug, info, warn, error or off");

@@ -36,6 +36,14 @@ struct DispatcherOptions {
   int max_attempts = 3;             // sends of one job to workers before it fails
   std::int64_t max_timeout_ms = 300000;  // deadline of a job that names none; cap on timeout_ms
   std::int64_t drain_timeout_ms = 30000;  // on SIGTERM, how long accepted jobs may take to finish
+  // Jobs and the result store (README, "Jobs and the result store").
+  std::string data_dir;             // the job store; empty: $TSDSR_DATA_DIR, else $XDG_STATE_HOME/tsdsr-serve,
+                                    // else ~/.local/state/tsdsr-serve (DefaultDataDir)
+  std::string result_ttl = "24h";   // outputs of batch and async jobs are kept this long after they finish
+  double result_max_gb = 10;        // and stay under this many GB (10^9 bytes), the earliest finished going first
+  std::string job_history = "7d";   // records of finished jobs without an output are kept this long
+  int max_batch_files = 100;        // files in one POST /upscale_batch; more get 413
+  int max_jobs = 10000;             // async jobs accepted and not finished; more get 503
   int heartbeat_ms = 1000;
   int heartbeat_misses = 3;
   std::string log_level = "info";
@@ -57,6 +65,10 @@ DispatcherCommandLine ParseDispatcherCommandLine(const std::vector<std::string>&
 // Checks every value; InvalidArgument naming the option and what is allowed. FailedPrecondition, saying how
 // to set keys up, for a worker endpoint other machines reach without --curve-dir or --insecure-workers.
 Status ValidateDispatcherOptions(const DispatcherOptions& options);
+
+// The data dir when --data-dir is not given: $TSDSR_DATA_DIR, else $XDG_STATE_HOME/tsdsr-serve, else
+// $HOME/.local/state/tsdsr-serve, else ./tsdsr-data.
+std::string DefaultDataDir();
 
 // The model flags among the options, for ValidateModelFlags.
 ModelFlags ModelFlagsOf(const DispatcherOptions& options);

@@ -24,6 +24,40 @@ TEST(DispatcherOptionsTest, DefaultsMatchThePythonServer) {
   EXPECT_TRUE(ValidateDispatcherOptions(line.options).ok());
 }
 
+TEST(DispatcherOptionsTest, JobStoreFlags) {
+  auto line = Parse({"--data-dir", "/srv/tsdsr", "--result-ttl", "90m", "--result-max-gb", "0.5", "--job-history",
+                     "30d", "--max-batch-files", "20", "--max-jobs", "50"});
+  ASSERT_FALSE(line.outcome.exit) << line.outcome.output;
+  EXPECT_EQ(line.options.data_dir, "/srv/tsdsr");
+  EXPECT_EQ(line.options.result_ttl, "90m");
+  EXPECT_DOUBLE_EQ(line.options.result_max_gb, 0.5);
+  EXPECT_EQ(line.options.max_batch_files, 20);
+  EXPECT_TRUE(ValidateDispatcherOptions(line.options).ok());
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--result-ttl", "1.5h"}, {"--job-history", "soon"},
+                                       {"--result-max-gb", "-1"}, {"--max-batch-files", "0"}, {"--max-jobs", "0"}}) {
+    auto parsed = Parse(bad);
+    ASSERT_FALSE(parsed.outcome.exit) << bad[0];
+    Status status = ValidateDispatcherOptions(parsed.options);
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << bad[0];
+    EXPECT_NE(status.message().find(bad[0]), std::string::npos) << status.message();
+  }
+}
+
+TEST(DispatcherOptionsTest, DefaultDataDirFollowsTheEnvironment) {
+  const char* saved_state = std::getenv("XDG_STATE_HOME");
+  const std::string state = saved_state ? saved_state : "";
+  setenv("TSDSR_DATA_DIR", "/data/tsdsr", 1);
+  EXPECT_EQ(DefaultDataDir(), "/data/tsdsr");
+  unsetenv("TSDSR_DATA_DIR");
+  setenv("XDG_STATE_HOME", "/home/u/.state", 1);
+  EXPECT_EQ(DefaultDataDir(), "/home/u/.state/tsdsr-serve");
+  unsetenv("XDG_STATE_HOME");
+  if (std::getenv("HOME") != nullptr) {
+    EXPECT_EQ(DefaultDataDir(), std::string(std::getenv("HOME")) + "/.local/state/tsdsr-serve");
+  }
+  if (saved_state) setenv("XDG_STATE_HOME", state.c_str(), 1);
+}
+
 TEST(DispatcherOptionsTest, FlagsAndHelp) {
   auto line = Parse({"--port", "9000", "--upscale", "4", "--process-size", "64", "--workers", "2"});
   ASSERT_FALSE(line.outcome.exit) << line.outcome.output;

@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include "common/curve_keys.h"
-#include "dispatcher/auth.h"
-#include "dispatcher/local_workers.h"
+#include "common/time_text.h"
+#include "dispatcher/http/auth.h"
+#include "dispatcher/jobs/sqlite_job_store.h"
+#include "dispatcher/pool/local_workers.h"
 
 namespace tsdsr::dispatcher {
 namespace {
@@ -32,6 +34,15 @@ HttpServerOptions HttpOptionsOf(const DispatcherOptions& o) {
   return h;
 }
 
+JobsOptions JobsOptionsOf(const DispatcherOptions& o) {
+  JobsOptions j;
+  j.retention.result_ttl_ms = *ParseDurationMillis(o.result_ttl);  // validated
+  j.retention.history_ms = *ParseDurationMillis(o.job_history);
+  j.retention.max_result_bytes = static_cast<std::int64_t>(o.result_max_gb * 1e9);
+  j.max_unfinished = static_cast<size_t>(o.max_jobs);
+  return j;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const DispatcherOptions& options,
@@ -43,6 +54,7 @@ Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const Dispat
   TSDSR_ASSIGN_OR_RETURN(service->broker_,
                          Broker::Create(std::move(broker_options), service->context_, service->metrics_));
   spdlog::info("workers connect to {}", service->broker_->endpoint());
+  TSDSR_RETURN_IF_ERROR(service->OpenJobs(options));
 
   ServiceInfo info;
   info.version = TSDSR_VERSION;
@@ -57,14 +69,34 @@ Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const Dispat
 
   TSDSR_RETURN_IF_ERROR(service->StartWorkers(options, program_dir));
   info.expected_workers = static_cast<int>(service->supervisor_ ? options.workers : 0);
-  service->api_ = std::make_unique<Api>(info, defaults, *service->broker_, service->metrics_);
-  service->router_ = std::make_shared<Pistache::Rest::Router>();
-  service->api_->Register(*service->router_);
+  service->routes_ = std::make_unique<RouteContext>(info, defaults, *service->broker_, *service->jobs_,
+                                                    service->metrics_);
+  service->AddRoutes(options);
   service->SecureApi(options);
   TSDSR_ASSIGN_OR_RETURN(service->http_, HttpServer::Create(HttpOptionsOf(options), service->router_));
   TSDSR_RETURN_IF_ERROR(service->http_->Start());
   spdlog::info("listening on http://{}:{}", options.host, service->http_->port());
   return service;
+}
+
+Status DispatcherService::OpenJobs(const DispatcherOptions& options) {
+  const std::string path = options.data_dir.empty() ? DefaultDataDir() : options.data_dir;
+  TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<DataDir> dir, DataDir::Open(path));
+  TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<SqliteJobStore> store, SqliteJobStore::Open(dir->DatabasePath()));
+  spdlog::info("job store in {}", dir->path());
+  TSDSR_ASSIGN_OR_RETURN(jobs_, JobManager::Start(JobsOptionsOf(options), std::move(dir), std::move(store), *broker_,
+                                                  metrics_));
+  return Status::Ok();
+}
+
+void DispatcherService::AddRoutes(const DispatcherOptions& options) {
+  router_ = std::make_shared<Pistache::Rest::Router>();
+  api_ = std::make_unique<Api>(*routes_);
+  api_->Register(*router_);
+  jobs_routes_ = std::make_unique<JobsRoutes>(*routes_);
+  jobs_routes_->Register(*router_);
+  batch_route_ = std::make_unique<BatchRoute>(*routes_, static_cast<size_t>(options.max_batch_files));
+  batch_route_->Register(*router_);
 }
 
 Status DispatcherService::SecureWorkerEndpoint(const DispatcherOptions& options) {
@@ -122,16 +154,20 @@ Status DispatcherService::StartWorkers(const DispatcherOptions& options, const s
 DispatcherService::~DispatcherService() { Stop(); }
 
 void DispatcherService::BeginDrain() {
-  if (api_) api_->SetDraining();
+  if (routes_) routes_->SetDraining();
+  if (jobs_) jobs_->StopFeeding();
 }
 
-bool DispatcherService::Idle() const { return broker_->Outstanding() == 0; }
+bool DispatcherService::Idle() const {
+  return broker_->Outstanding() == 0 && (jobs_ == nullptr || !jobs_->AnsweringBatches());
+}
 
 void DispatcherService::Stop() {
   if (stopped_) return;
   stopped_ = true;
   BeginDrain();
   if (broker_) broker_->Stop();  // answers what is left while HTTP can still carry the answers
+  if (jobs_) jobs_->Stop();      // applies those answers; batches still waiting get 503
   if (curve_) curve_->Stop();    // only now that the ROUTER is closed
   if (http_) http_->Shutdown();
   if (supervisor_) supervisor_->Stop(kWorkerStopGrace);

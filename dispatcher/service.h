@@ -1,5 +1,5 @@
-// The dispatcher assembled: metrics, broker, API, HTTP server and the supervisor of local workers, started
-// and stopped in the right order.
+// The dispatcher assembled: metrics, broker, job store, routes, HTTP server and the supervisor of local workers,
+// started and stopped in the right order.
 #pragma once
 
 #include <memory>
@@ -9,12 +9,16 @@
 
 #include "common/status.h"
 #include "dispatcher/api.h"
-#include "dispatcher/broker.h"
-#include "dispatcher/http_server.h"
-#include "dispatcher/metrics.h"
+#include "dispatcher/batch_route.h"
+#include "dispatcher/http/http_server.h"
+#include "dispatcher/jobs/job_manager.h"
+#include "dispatcher/jobs_routes.h"
 #include "dispatcher/options.h"
-#include "dispatcher/supervisor.h"
-#include "dispatcher/worker_security.h"
+#include "dispatcher/pool/broker.h"
+#include "dispatcher/pool/supervisor.h"
+#include "dispatcher/pool/worker_security.h"
+#include "dispatcher/route_context.h"
+#include "dispatcher/status/metrics.h"
 
 namespace tsdsr::dispatcher {
 
@@ -31,11 +35,12 @@ class DispatcherService {
 
   // Starts draining: /health/ready turns false and new jobs get 503 at once; accepted jobs go on.
   void BeginDrain();
-  // True when no accepted job is queued or on a worker.
+  // True when no synchronous request is queued or on a worker and no batch is being answered (async jobs wait in
+  // the store for the next start).
   bool Idle() const;
 
-  // Answers whatever is still queued or in flight with 503, then stops the broker, HTTP and the local
-  // workers; every accepted job has been answered when this returns. Idempotent.
+  // Answers whatever synchronous work is still queued or in flight with 503 (async jobs stay stored, for the next
+  // start), then stops the broker, the job manager, HTTP and the local workers. Idempotent.
   void Stop();
 
  private:
@@ -45,12 +50,20 @@ class DispatcherService {
   Status SecureWorkerEndpoint(const DispatcherOptions& options);
   // --api-key: installs the bearer-token check on router_ (after the routes); warns when the API is open.
   void SecureApi(const DispatcherOptions& options);
+  // --data-dir: opens the job store and starts the job manager.
+  Status OpenJobs(const DispatcherOptions& options);
+  // The routes on router_.
+  void AddRoutes(const DispatcherOptions& options);
 
   zmq::context_t context_;
   Metrics metrics_;
   std::unique_ptr<WorkerCurve> curve_;  // null without --curve-dir; outlives broker_ (its ZAP handler)
   std::unique_ptr<Broker> broker_;
+  std::unique_ptr<JobManager> jobs_;  // after broker_: destroyed before it
+  std::unique_ptr<RouteContext> routes_;
   std::unique_ptr<Api> api_;
+  std::unique_ptr<JobsRoutes> jobs_routes_;
+  std::unique_ptr<BatchRoute> batch_route_;
   std::shared_ptr<Pistache::Rest::Router> router_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<ProcessLauncher> launcher_;

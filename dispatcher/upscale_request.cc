@@ -1,10 +1,11 @@
 #include "dispatcher/upscale_request.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
 #include "common/text.h"
-#include "dispatcher/multipart.h"
+#include "dispatcher/http/multipart.h"
 #include "dispatcher/options.h"
 
 namespace tsdsr::dispatcher {
@@ -25,6 +26,16 @@ Result<std::int64_t> ParseInteger(const std::string& name, const std::string& te
     return Status::InvalidArgument(name + " must be an integer (got '" + text + "')");
   }
   return value;
+}
+
+// Other form fields a batch may carry besides its files (they are ignored).
+constexpr size_t kMaxOtherFields = 16;
+
+// " (fields sent: 'a', 'b')", or "" for a form without fields.
+std::string FieldsSent(const std::vector<MultipartPart>& parts) {
+  std::string names;
+  for (const auto& part : parts) names += (names.empty() ? "'" : ", '") + part.name + "'";
+  return names.empty() ? std::string() : " (fields sent: " + names + ")";
 }
 
 }  // namespace
@@ -75,7 +86,7 @@ Result<UpscaleQuery> ParseUpscaleQuery(const QueryLookup& query, const UpscaleDe
   return q;
 }
 
-Result<std::string_view> ExtractUpload(std::string_view content_type, std::string_view body) {
+Result<Upload> ExtractUpload(std::string_view content_type, std::string_view body) {
   if (body.empty()) {
     return Status::InvalidArgument(
         "request body is empty; send the image as multipart field 'file' or as a raw image/* body");
@@ -84,20 +95,36 @@ Result<std::string_view> ExtractUpload(std::string_view content_type, std::strin
   if (type == "multipart/form-data") {
     TSDSR_ASSIGN_OR_RETURN(std::string boundary, MultipartBoundary(content_type));
     TSDSR_ASSIGN_OR_RETURN(auto parts, ParseMultipart(body, boundary));
-    std::string names;
     for (const auto& part : parts) {
-      if (part.name == "file") {
-        if (part.body.empty()) return Status::InvalidArgument("multipart field 'file' is empty");
-        return part.body;
-      }
-      names += (names.empty() ? "'" : ", '") + part.name + "'";
+      if (part.name != "file") continue;
+      if (part.body.empty()) return Status::InvalidArgument("multipart field 'file' is empty");
+      return Upload{part.body, part.filename};
     }
-    return Status::InvalidArgument("multipart field 'file' is missing" +
-                                   (names.empty() ? std::string() : " (fields sent: " + names + ")"));
+    return Status::InvalidArgument("multipart field 'file' is missing" + FieldsSent(parts));
   }
-  if (type.rfind("image/", 0) == 0 || type == "application/octet-stream") return body;
+  if (type.rfind("image/", 0) == 0 || type == "application/octet-stream") return Upload{body, ""};
   return Status::UnsupportedType("unsupported Content-Type '" + std::string(content_type) +
                                  "'; send multipart/form-data with field 'file', or an image/* body");
+}
+
+Result<std::vector<Upload>> ExtractBatchUploads(std::string_view content_type, std::string_view body,
+                                                size_t max_files) {
+  if (MediaType(content_type) != "multipart/form-data") {
+    return Status::UnsupportedType("a batch is a multipart/form-data body with one field 'files' per image (got "
+                                   "Content-Type '" + std::string(content_type) + "')");
+  }
+  TSDSR_ASSIGN_OR_RETURN(std::string boundary, MultipartBoundary(content_type));
+  TSDSR_ASSIGN_OR_RETURN(auto parts, ParseMultipart(body, boundary, std::max(max_files, size_t{1}) + kMaxOtherFields));
+  std::vector<Upload> files;
+  for (const auto& part : parts) {
+    if (part.name == "files" || part.name == "file") files.push_back(Upload{part.body, part.filename});
+  }
+  if (files.empty()) return Status::InvalidArgument("multipart field 'files' is missing" + FieldsSent(parts));
+  if (files.size() > max_files) {
+    return Status::TooLarge("a batch of " + std::to_string(files.size()) + " files is over the limit of " +
+                            std::to_string(max_files) + " (--max-batch-files); send it in smaller batches");
+  }
+  return files;
 }
 
 Result<ImageProbe> CheckImage(std::string_view image, std::int64_t max_pixels) {
@@ -108,6 +135,27 @@ Result<ImageProbe> CheckImage(std::string_view image, std::int64_t max_pixels) {
                             std::to_string(pixels) + " pixels); the limit is " + std::to_string(max_pixels));
   }
   return probe;
+}
+
+Result<ImageRequest> ParseImageRequest(const QueryLookup& query, std::string_view content_type, std::string_view body,
+                                       const UpscaleDefaults& defaults, const std::set<int>& scales) {
+  ImageRequest request;
+  TSDSR_ASSIGN_OR_RETURN(request.query, ParseUpscaleQuery(query, defaults, scales));
+  TSDSR_ASSIGN_OR_RETURN(request.upload, ExtractUpload(content_type, body));
+  TSDSR_ASSIGN_OR_RETURN(request.probe, CheckImage(request.upload.bytes, defaults.max_pixels));
+  return request;
+}
+
+JobSpec SpecOf(const UpscaleQuery& query, const ImageProbe& probe, const std::string& filename) {
+  JobSpec spec;
+  spec.scale = query.scale;
+  spec.process_size = query.process_size;
+  spec.format = query.format;
+  spec.priority = query.priority;
+  spec.input_width = probe.width;
+  spec.input_height = probe.height;
+  spec.filename = filename;
+  return spec;
 }
 
 }  // namespace tsdsr::dispatcher

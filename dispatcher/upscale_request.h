@@ -1,5 +1,5 @@
-// Turns the parts of a POST /upscale request into validated job parameters, or a Status that says what
-// was wrong. Pure functions of strings: no Pistache, so every rule is unit-tested directly.
+// Turns the parts of a POST /upscale, /jobs or /upscale_batch request into validated job parameters, or a Status
+// that says what was wrong. Pure functions of strings: no Pistache, so every rule is unit-tested directly.
 #pragma once
 
 #include <cstdint>
@@ -8,10 +8,11 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/image_probe.h"
 #include "common/status.h"
-#include "dispatcher/job.h"
+#include "dispatcher/jobs/job_record.h"
 
 namespace tsdsr::dispatcher {
 
@@ -38,13 +39,38 @@ struct UpscaleQuery {
 Result<UpscaleQuery> ParseUpscaleQuery(const QueryLookup& query, const UpscaleDefaults& defaults,
                                        const std::set<int>& scales);
 
+// An uploaded file inside a request body; `bytes` points into the body.
+struct Upload {
+  std::string_view bytes;
+  std::string filename;  // as the client named it; empty for a raw body
+};
+
 // The uploaded image inside a request body: the multipart field `file`, or the whole body for a raw
-// image/* or application/octet-stream upload. The view points into `body`. InvalidArgument (empty body,
-// no `file` field, bad multipart) or UnsupportedType (any other Content-Type).
-Result<std::string_view> ExtractUpload(std::string_view content_type, std::string_view body);
+// image/* or application/octet-stream upload. InvalidArgument (empty body, no `file` field, bad multipart) or
+// UnsupportedType (any other Content-Type).
+Result<Upload> ExtractUpload(std::string_view content_type, std::string_view body);
+
+// The files of a batch: every multipart part named `files` or `file`, in order (other fields are ignored).
+// InvalidArgument when the body is not multipart or has no such part, TooLarge above `max_files` files.
+Result<std::vector<Upload>> ExtractBatchUploads(std::string_view content_type, std::string_view body,
+                                                size_t max_files);
 
 // Checks that `image` is a whole, supported image within the pixel limit: InvalidArgument for anything a
 // worker could not decode, TooLarge over `max_pixels`.
 Result<ImageProbe> CheckImage(std::string_view image, std::int64_t max_pixels);
+
+// A whole single-image request (POST /upscale, POST /jobs), validated.
+struct ImageRequest {
+  UpscaleQuery query;
+  Upload upload;
+  ImageProbe probe;
+};
+
+// ParseUpscaleQuery, ExtractUpload and CheckImage in that order; the first error.
+Result<ImageRequest> ParseImageRequest(const QueryLookup& query, std::string_view content_type, std::string_view body,
+                                       const UpscaleDefaults& defaults, const std::set<int>& scales);
+
+// What a job runs: the query's parameters, the probe's size and the upload's name.
+JobSpec SpecOf(const UpscaleQuery& query, const ImageProbe& probe, const std::string& filename);
 
 }  // namespace tsdsr::dispatcher

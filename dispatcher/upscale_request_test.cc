@@ -75,7 +75,8 @@ TEST(ExtractUploadTest, TakesTheFileFieldOfAMultipartBody) {
       "Content-Type: image/png\r\n\r\nPNGDATA\r\n--XyZ--\r\n";
   auto upload = ExtractUpload("multipart/form-data; boundary=XyZ", body);
   ASSERT_TRUE(upload.ok()) << upload.status().ToString();
-  EXPECT_EQ(*upload, "PNGDATA");
+  EXPECT_EQ(upload->bytes, "PNGDATA");
+  EXPECT_EQ(upload->filename, "a.png");
 }
 
 TEST(ExtractUploadTest, NamesTheFieldsWhenFileIsMissing) {
@@ -87,12 +88,43 @@ TEST(ExtractUploadTest, NamesTheFieldsWhenFileIsMissing) {
 }
 
 TEST(ExtractUploadTest, RawBodiesAndTheirTypes) {
-  EXPECT_EQ(*ExtractUpload("image/png", "abc"), "abc");
-  EXPECT_EQ(*ExtractUpload("application/octet-stream", "abc"), "abc");
+  EXPECT_EQ(ExtractUpload("image/png", "abc")->bytes, "abc");
+  EXPECT_EQ(ExtractUpload("image/png", "abc")->filename, "");
+  EXPECT_EQ(ExtractUpload("application/octet-stream", "abc")->bytes, "abc");
   EXPECT_EQ(ExtractUpload("text/plain", "abc").status().code(), StatusCode::kUnsupportedType);
   EXPECT_EQ(ExtractUpload("", "abc").status().code(), StatusCode::kUnsupportedType);
   EXPECT_EQ(ExtractUpload("image/png", "").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ExtractUpload("multipart/form-data", "--b\r\n").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ExtractBatchUploadsTest, TakesEveryFilesAndFilePartInOrder) {
+  std::string body =
+      "--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"one.png\"\r\n\r\n111\r\n"
+      "--b\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n"
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"two.jpg\"\r\n\r\n222\r\n"
+      "--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"three.webp\"\r\n\r\n\r\n--b--\r\n";
+  auto files = ExtractBatchUploads("multipart/form-data; boundary=b", body, 10);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_EQ(files->size(), 3u);
+  EXPECT_EQ((*files)[0].filename, "one.png");
+  EXPECT_EQ((*files)[0].bytes, "111");
+  EXPECT_EQ((*files)[1].filename, "two.jpg");
+  EXPECT_EQ((*files)[2].bytes, "") << "an empty file is the batch's to report, not a reason to refuse it";
+}
+
+TEST(ExtractBatchUploadsTest, RefusesTooManyFilesAndWrongBodies) {
+  std::string body;
+  for (int i = 0; i < 4; ++i) body += "--b\r\nContent-Disposition: form-data; name=\"files\"\r\n\r\nX\r\n";
+  body += "--b--\r\n";
+  auto too_many = ExtractBatchUploads("multipart/form-data; boundary=b", body, 3);
+  EXPECT_EQ(too_many.status().code(), StatusCode::kTooLarge);
+  EXPECT_NE(too_many.status().message().find("--max-batch-files"), std::string::npos);
+  EXPECT_TRUE(ExtractBatchUploads("multipart/form-data; boundary=b", body, 4).ok());
+  EXPECT_EQ(ExtractBatchUploads("image/png", "abc", 3).status().code(), StatusCode::kUnsupportedType);
+  auto none = ExtractBatchUploads("multipart/form-data; boundary=b",
+                                  "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nX\r\n--b--\r\n", 3);
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(none.status().message(), "multipart field 'files' is missing (fields sent: 'x')");
 }
 
 TEST(CheckImageTest, AcceptsWholeImagesWithinTheLimit) {

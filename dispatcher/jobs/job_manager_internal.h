@@ -1,0 +1,34 @@
+// JobManager's private records, shared by its two source files only (job_manager.cc, job_manager_loop.cc).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dispatcher/jobs/job_manager.h"
+
+namespace tsdsr::dispatcher {
+
+// A job the manager is responsible for: an async job not finished yet, or a batch file not answered yet.
+struct JobManager::Active {
+  JobRecord record;
+  std::string input;             // batch files: the upload (async jobs read theirs from the data dir when fed)
+  std::shared_ptr<Batch> batch;  // null for async jobs
+  size_t batch_index = 0;
+  std::int64_t order = 0;  // admission order
+  int done = 0;            // tiles, from the worker's PROGRESS
+  int total = 0;
+  std::uint64_t pool_id = 0;  // the pool's id for it while the pool holds it
+  bool cancelled = false;     // cancelled while the pool held it: the pool's answer is dropped
+};
+
+struct JobManager::Batch {
+  std::uint64_t id = 0;
+  std::vector<BatchFileOutcome> outcomes;  // by file
+  size_t remaining = 0;                    // files not answered yet
+  std::function<void(std::vector<BatchFileOutcome>)> done;
+};
+
+}  // namespace tsdsr::dispatcher

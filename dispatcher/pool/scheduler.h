@@ -1,0 +1,119 @@
+// The job queue and the worker registry: which job goes to which worker, and what happens to jobs when a
+// worker goes away. Pure state: no sockets, no threads, no clock of its own (times are passed in), so every
+// decision is unit-testable. Not thread-safe: the broker thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/protocol.h"
+#include "dispatcher/pool/job.h"
+
+namespace tsdsr::dispatcher {
+
+struct SchedulerOptions {
+  size_t max_queue = 256;  // queued (not yet sent) jobs
+  int max_attempts = 3;    // sends of one job before it is failed
+};
+
+struct WorkerState {
+  std::string identity;  // ZeroMQ routing id
+  proto::WorkerDescription description;
+  proto::WorkerLiveStats live;
+  Clock::time_point registered{};
+  Clock::time_point last_seen{};
+  Clock::time_point last_assigned{};
+  std::map<std::uint64_t, JobPtr> in_flight;  // owned here while the worker holds them
+  std::int64_t jobs_done = 0;
+
+  // A worker whose model loaded; workers that reported a load error are kept only to show why.
+  bool usable() const { return description.status == "ok"; }
+  int free_slots() const { return description.slots - static_cast<int>(in_flight.size()); }
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(SchedulerOptions options) : options_(options) {}
+
+  // Queues `job` behind the jobs of its priority and returns true, taking ownership; returns false and
+  // leaves `job` with the caller when the queue is full.
+  bool Enqueue(JobPtr& job);
+
+  // Removes a queued job and returns it; nullptr when `job_id` is not queued (in flight or unknown).
+  JobPtr TakeQueued(std::uint64_t job_id);
+
+  // Removes a job from the worker holding it and returns it with that worker's identity (to cancel there);
+  // a null job when no worker holds `job_id`.
+  std::pair<JobPtr, std::string> TakeInFlight(std::uint64_t job_id);
+
+  // The earliest deadline of any queued or in-flight job; time_point::max() when none has one.
+  Clock::time_point NextDeadline() const;
+
+  // Slots of usable workers, busy or free.
+  int TotalSlots() const;
+
+  // Adds a worker (READY). A READY from a known identity means the worker restarted: the jobs it held are
+  // lost, and are handled as by RemoveWorker (requeued, or returned when out of attempts).
+  std::vector<JobPtr> RegisterWorker(const std::string& identity, proto::WorkerDescription description,
+                                     Clock::time_point now);
+
+  // Records that a worker was heard from. False for an unknown identity.
+  bool Touch(const std::string& identity, Clock::time_point now);
+  void UpdateLiveStats(const std::string& identity, const proto::WorkerLiveStats& live);
+
+  // Forgets a worker. Its in-flight jobs go back to the head of their priority's queue in submission order
+  // when they have attempts left; the others are returned for the caller to fail.
+  std::vector<JobPtr> RemoveWorker(const std::string& identity);
+
+  // Identities of workers not heard from since `now - timeout`.
+  std::vector<std::string> SilentWorkers(Clock::time_point now, Clock::duration timeout) const;
+
+  struct Assignment {
+    Job* job;  // owned by the worker's in-flight set until Complete/RemoveWorker
+    const WorkerState* worker;
+  };
+  // Picks the next queued job and the usable worker with the most free slots (least recently assigned
+  // first), moves the job into that worker's in-flight set and counts the attempt. nullopt when the queue
+  // is empty or no worker has a free slot.
+  std::optional<Assignment> Next(Clock::time_point now);
+
+  // The job `job_id` while worker `identity` holds it (owned by the scheduler); nullptr otherwise.
+  Job* FindInFlight(const std::string& identity, std::uint64_t job_id);
+
+  // Takes a finished job back from its worker; nullptr when that worker does not hold `job_id`.
+  JobPtr Complete(const std::string& identity, std::uint64_t job_id);
+
+  struct Expired {
+    JobPtr job;
+    std::string worker;  // the worker that held it (to be told to cancel), empty when it was still queued
+  };
+  // Removes and returns the jobs, queued or in flight, whose deadline is at or before `now`.
+  std::vector<Expired> TakeExpired(Clock::time_point now);
+
+  // Removes and returns every queued job (shutdown).
+  std::vector<JobPtr> TakeAllQueued();
+
+  const WorkerState* FindWorker(const std::string& identity) const;
+  const std::map<std::string, WorkerState>& workers() const { return workers_; }
+  size_t queue_depth() const { return queued_; }
+  size_t in_flight() const;
+  bool HasUsableWorker() const;
+
+ private:
+  // Requeues a lost worker's jobs; returns the ones out of attempts.
+  std::vector<JobPtr> Reclaim(WorkerState& worker);
+  WorkerState* PickWorker();
+
+  SchedulerOptions options_;
+  std::map<int, std::deque<JobPtr>, std::greater<int>> queues_;  // by priority, highest first
+  size_t queued_ = 0;
+  std::map<std::string, WorkerState> workers_;
+};
+
+}  // namespace tsdsr::dispatcher

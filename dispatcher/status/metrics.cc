@@ -1,0 +1,152 @@
+#include "dispatcher/status/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+namespace tsdsr::dispatcher {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+// Buckets from 1 ms to ~2 min: small images on a GPU to big frames on a CPU.
+Histogram::BucketBoundaries SecondsBuckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
+}
+
+Histogram& NewHistogram(prometheus::Registry& registry, const std::string& name, const std::string& help) {
+  return BuildHistogram().Name(name).Help(help).Register(registry).Add({}, SecondsBuckets());
+}
+
+}  // namespace
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(BuildCounter()
+                    .Name("tsdsr_http_requests_total")
+                    .Help("HTTP requests by endpoint and status code")
+                    .Register(*registry_)),
+      jobs_(BuildCounter().Name("tsdsr_jobs_total").Help("Upscale jobs by outcome").Register(*registry_)),
+      queue_seconds_(NewHistogram(*registry_, "tsdsr_queue_wait_seconds", "Time jobs wait before a worker gets them")),
+      compute_seconds_(NewHistogram(*registry_, "tsdsr_compute_seconds", "Worker time per job (decode, model, encode)")),
+      total_seconds_(NewHistogram(*registry_, "tsdsr_request_seconds", "Submission to answer, per job")),
+      pixels_in_(BuildCounter().Name("tsdsr_pixels_in_total").Help("Input pixels upscaled").Register(*registry_).Add({})),
+      pixels_out_(
+          BuildCounter().Name("tsdsr_pixels_out_total").Help("Output pixels produced").Register(*registry_).Add({})),
+      queue_depth_(BuildGauge().Name("tsdsr_queue_depth").Help("Jobs waiting for a worker").Register(*registry_).Add({})),
+      in_flight_(
+          BuildGauge().Name("tsdsr_jobs_in_flight").Help("Jobs held by workers").Register(*registry_).Add({})),
+      workers_(BuildGauge().Name("tsdsr_workers").Help("Workers by state (ready, busy, dead)").Register(*registry_)),
+      restarts_(BuildCounter()
+                    .Name("tsdsr_worker_restarts_total")
+                    .Help("Local worker processes restarted by the supervisor")
+                    .Register(*registry_)
+                    .Add({})),
+      worker_memory_used_(BuildGauge()
+                              .Name("tsdsr_worker_memory_used_bytes")
+                              .Help("Device memory in use, as reported by the worker")
+                              .Register(*registry_)),
+      worker_memory_total_(BuildGauge()
+                               .Name("tsdsr_worker_memory_total_bytes")
+                               .Help("Device memory in all, as reported by the worker")
+                               .Register(*registry_)),
+      worker_utilization_(BuildGauge()
+                              .Name("tsdsr_worker_utilization")
+                              .Help("Device utilisation 0..1, where the worker can measure it")
+                              .Register(*registry_)),
+      stored_jobs_(BuildGauge()
+                       .Name("tsdsr_stored_jobs")
+                       .Help("Jobs in the job store by status (async jobs, and batch files whose output is kept)")
+                       .Register(*registry_)),
+      jobs_waiting_(BuildGauge()
+                        .Name("tsdsr_jobs_waiting")
+                        .Help("Accepted jobs not handed to the pool yet")
+                        .Register(*registry_)
+                        .Add({})),
+      result_store_bytes_(BuildGauge()
+                              .Name("tsdsr_result_store_bytes")
+                              .Help("Bytes of the outputs kept in the result store")
+                              .Register(*registry_)
+                              .Add({})),
+      result_store_results_(BuildGauge()
+                                .Name("tsdsr_result_store_results")
+                                .Help("Outputs kept in the result store")
+                                .Register(*registry_)
+                                .Add({})),
+      results_removed_(BuildCounter()
+                           .Name("tsdsr_results_removed_total")
+                           .Help("Stored outputs removed, by reason (expired, evicted)")
+                           .Register(*registry_)) {}
+
+void Metrics::CountRequest(std::string_view endpoint, int http_code) {
+  requests_.Add({{"endpoint", std::string(endpoint)}, {"code", std::to_string(http_code)}}).Increment();
+}
+
+void Metrics::CountJob(std::string_view outcome) { jobs_.Add({{"outcome", std::string(outcome)}}).Increment(); }
+
+void Metrics::ObserveJob(double queue_seconds, double compute_seconds, double total_seconds) {
+  queue_seconds_.Observe(queue_seconds);
+  compute_seconds_.Observe(compute_seconds);
+  total_seconds_.Observe(total_seconds);
+}
+
+void Metrics::AddPixels(double in, double out) {
+  pixels_in_.Increment(in);
+  pixels_out_.Increment(out);
+}
+
+void Metrics::SetQueue(double depth, double in_flight) {
+  queue_depth_.Set(depth);
+  in_flight_.Set(in_flight);
+}
+
+void Metrics::SetWorkers(double ready, double busy, double dead) {
+  workers_.Add({{"state", "ready"}}).Set(ready);
+  workers_.Add({{"state", "busy"}}).Set(busy);
+  workers_.Add({{"state", "dead"}}).Set(dead);
+}
+
+void Metrics::CountWorkerRestart() { restarts_.Increment(); }
+
+void Metrics::SetWorker(const std::string& worker, const std::string& device, const WorkerGaugeValues& values) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = worker_gauges_.find(worker);
+  if (it == worker_gauges_.end()) {
+    prometheus::Labels labels{{"worker", worker}, {"device", device}};
+    WorkerGauges gauges{&worker_memory_used_.Add(labels), &worker_memory_total_.Add(labels),
+                        &worker_utilization_.Add(labels)};
+    it = worker_gauges_.emplace(worker, gauges).first;
+  }
+  it->second.used->Set(values.memory_used_bytes);
+  it->second.total->Set(values.memory_total_bytes);
+  it->second.utilization->Set(values.utilization);
+}
+
+void Metrics::RemoveWorker(const std::string& worker) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = worker_gauges_.find(worker);
+  if (it == worker_gauges_.end()) return;
+  worker_memory_used_.Remove(it->second.used);
+  worker_memory_total_.Remove(it->second.total);
+  worker_utilization_.Remove(it->second.utilization);
+  worker_gauges_.erase(it);
+}
+
+void Metrics::SetJobStore(const JobsReport& report) {
+  for (const char* state : {"queued", "running", "succeeded", "failed", "cancelled"}) {
+    auto it = report.by_state.find(state);
+    stored_jobs_.Add({{"status", state}}).Set(it == report.by_state.end() ? 0.0 : double(it->second));
+  }
+  jobs_waiting_.Set(double(report.waiting));
+  result_store_bytes_.Set(double(report.result_bytes));
+  result_store_results_.Set(double(report.stored_results));
+}
+
+void Metrics::CountResultsRemoved(std::string_view reason, int count) {
+  results_removed_.Add({{"reason", std::string(reason)}}).Increment(count);
+}
+
+std::string Metrics::Serialize() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+
+}  // namespace tsdsr::dispatcher

@@ -1,0 +1,91 @@
+// The dispatcher's Prometheus metrics (prefix tsdsr_). Every method is thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "dispatcher/status/status_pages.h"
+
+namespace tsdsr::dispatcher {
+
+// Job outcomes counted in tsdsr_jobs_total{outcome}.
+inline constexpr std::string_view kOutcomeOk = "ok";
+inline constexpr std::string_view kOutcomeQueueFull = "rejected_queue_full";
+inline constexpr std::string_view kOutcomeTimeout = "timeout";
+inline constexpr std::string_view kOutcomeCancelled = "cancelled";
+inline constexpr std::string_view kOutcomeWorkerError = "worker_error";
+inline constexpr std::string_view kOutcomeBadRequest = "bad_request";
+
+struct WorkerGaugeValues {
+  double memory_used_bytes = 0;
+  double memory_total_bytes = 0;
+  double utilization = -1;  // 0..1; -1 = unknown
+};
+
+class Metrics {
+ public:
+  Metrics();
+
+  void CountRequest(std::string_view endpoint, int http_code);
+  void CountJob(std::string_view outcome);
+  // Seconds spent queued, computing on the worker, and from submission to answer, for one finished job.
+  void ObserveJob(double queue_seconds, double compute_seconds, double total_seconds);
+  void AddPixels(double in, double out);
+  void SetQueue(double depth, double in_flight);
+  // ready = idle and serving, busy = holding jobs, dead = connected but unable to serve (model failed to load).
+  void SetWorkers(double ready, double busy, double dead);
+  void CountWorkerRestart();
+  // Per-worker gauges labelled {worker, device}; RemoveWorker drops them when the worker leaves.
+  void SetWorker(const std::string& worker, const std::string& device, const WorkerGaugeValues& values);
+  void RemoveWorker(const std::string& worker);
+  // The job store: tsdsr_stored_jobs{status}, tsdsr_jobs_waiting, tsdsr_result_store_bytes,
+  // tsdsr_result_store_results.
+  void SetJobStore(const JobsReport& report);
+  // Outputs removed by retention: tsdsr_results_removed_total{reason} (expired, evicted).
+  void CountResultsRemoved(std::string_view reason, int count);
+
+  // The Prometheus text exposition of everything above.
+  std::string Serialize() const;
+
+ private:
+  struct WorkerGauges {
+    prometheus::Gauge* used;
+    prometheus::Gauge* total;
+    prometheus::Gauge* utilization;
+  };
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Counter>& jobs_;
+  prometheus::Histogram& queue_seconds_;
+  prometheus::Histogram& compute_seconds_;
+  prometheus::Histogram& total_seconds_;
+  prometheus::Counter& pixels_in_;
+  prometheus::Counter& pixels_out_;
+  prometheus::Gauge& queue_depth_;
+  prometheus::Gauge& in_flight_;
+  prometheus::Family<prometheus::Gauge>& workers_;
+  prometheus::Counter& restarts_;
+  prometheus::Family<prometheus::Gauge>& worker_memory_used_;
+  prometheus::Family<prometheus::Gauge>& worker_memory_total_;
+  prometheus::Family<prometheus::Gauge>& worker_utilization_;
+  prometheus::Family<prometheus::Gauge>& stored_jobs_;
+  prometheus::Gauge& jobs_waiting_;
+  prometheus::Gauge& result_store_bytes_;
+  prometheus::Gauge& result_store_results_;
+  prometheus::Family<prometheus::Counter>& results_removed_;
+
+  std::mutex mu_;
+  std::map<std::string, WorkerGauges> worker_gauges_;  // guarded by mu_
+};
+
+}  // namespace tsdsr::dispatcher

@@ -1,0 +1,53 @@
+// The JSON of GET /health, /info and /stats, built from a PoolSnapshot. Shapes follow the Python server
+// this service replaces (same field names where it had them) plus the pool-wide fields. Pure functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "dispatcher/status/pool_snapshot.h"
+
+namespace tsdsr::dispatcher {
+
+struct ServiceInfo {
+  std::string name = "TSD-SR Serve";
+  std::string version;
+  std::string model;  // the spec local workers were started with
+  int default_upscale = 2;
+  int default_process_size = 128;
+  int expected_workers = 0;  // local workers the supervisor runs
+  bool draining = false;
+};
+
+// The job store as /stats, /info and /metrics show it (filled by the jobs layer).
+struct JobsReport {
+  std::map<std::string, std::int64_t> by_state;  // stored jobs by state name ("queued", "succeeded", ...)
+  std::int64_t stored_results = 0;               // outputs on disk
+  std::int64_t result_bytes = 0;                 // their size
+  std::int64_t input_bytes = 0;                  // uploads of jobs not finished
+  std::int64_t max_result_bytes = 0;             // --result-max-gb; 0 = no cap
+  std::int64_t result_ttl_ms = 0;                // --result-ttl; 0 = outputs never expire
+  std::int64_t waiting = 0;                      // accepted jobs not handed to the pool yet
+  std::int64_t in_pool = 0;                      // handed to the pool, not answered
+  std::string data_dir;
+  std::int64_t available_bytes = -1;             // free space of the data dir; -1 = unknown
+};
+
+// {"by_status": {...every state...}, "waiting", "in_pool", "store": {"data_dir", "results", "result_bytes",
+//  "input_bytes", "max_bytes", "result_ttl_s", "available_bytes"}}.
+nlohmann::json JobsJson(const JobsReport& jobs);
+
+// {"status": "ok"|"degraded"|"unavailable", "models_loaded": {...}, "workers": {"ready","busy","total"}}.
+// "unavailable" when no worker can serve; "degraded" when some expected or registered worker cannot.
+nlohmann::json HealthJson(const PoolSnapshot& pool, const ServiceInfo& service);
+// True when /health answers 200: at least one worker can serve.
+bool IsHealthy(const PoolSnapshot& pool);
+
+// Both carry JobsJson(jobs) as "jobs".
+nlohmann::json InfoJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsReport& jobs);
+nlohmann::json StatsJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsReport& jobs);
+
+}  // namespace tsdsr::dispatcher

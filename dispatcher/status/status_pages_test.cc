@@ -1,0 +1,87 @@
+#include "dispatcher/status/status_pages.h"
+
+#include <gtest/gtest.h>
+
+namespace tsdsr::dispatcher {
+namespace {
+
+WorkerView Worker(const std::string& id, const std::string& status, int in_flight) {
+  WorkerView w;
+  w.description.id = id;
+  w.description.status = status;
+  w.description.device = "cuda:0";
+  w.description.device_name = "NVIDIA H100";
+  w.description.model_name = "bicubic";
+  w.description.dtype = "float16";
+  w.description.scales = {2, 4};
+  w.live.memory.total = 80'000'000'000;
+  w.live.memory.free = 60'000'000'000;
+  w.in_flight = in_flight;
+  return w;
+}
+
+TEST(StatusPagesTest, HealthCountsReadyBusyAndTotal) {
+  PoolSnapshot pool;
+  pool.workers = {Worker("a", "ok", 0), Worker("b", "ok", 2), Worker("c", "error", 0)};
+  ServiceInfo service;
+  auto health = HealthJson(pool, service);
+  EXPECT_EQ(health["status"], "degraded") << "a worker cannot serve";
+  EXPECT_EQ(health["workers"]["ready"], 1);
+  EXPECT_EQ(health["workers"]["busy"], 1);
+  EXPECT_EQ(health["workers"]["total"], 3);
+  EXPECT_EQ(health["models_loaded"]["bicubic"], true);
+  EXPECT_EQ(health["models_loaded"]["device"], "cuda:0");
+  EXPECT_TRUE(IsHealthy(pool));
+}
+
+TEST(StatusPagesTest, HealthStatesFollowThePool) {
+  PoolSnapshot pool;
+  ServiceInfo service;
+  EXPECT_EQ(HealthJson(pool, service)["status"], "unavailable");
+  EXPECT_FALSE(IsHealthy(pool));
+  pool.workers = {Worker("a", "ok", 0)};
+  EXPECT_EQ(HealthJson(pool, service)["status"], "ok");
+  service.expected_workers = 2;
+  EXPECT_EQ(HealthJson(pool, service)["status"], "degraded") << "a local worker is missing";
+}
+
+TEST(StatusPagesTest, InfoAndStatsCarryThePythonServersFieldsAndPerWorkerDetail) {
+  PoolSnapshot pool;
+  pool.workers = {Worker("a", "ok", 1)};
+  pool.scales = {2, 4};
+  pool.queue_depth = 3;
+  pool.in_flight = 1;
+  pool.jobs_ok = 7;
+  ServiceInfo service;
+  service.version = "1.2.3";
+  JobsReport jobs;
+  jobs.by_state = {{"queued", 2}, {"succeeded", 5}};
+  jobs.stored_results = 5;
+  jobs.result_bytes = 12345;
+  jobs.data_dir = "/var/lib/tsdsr";
+  auto info = InfoJson(pool, service, jobs);
+  EXPECT_EQ(info["name"], "TSD-SR Serve");
+  EXPECT_EQ(info["cuda_available"], true);
+  EXPECT_EQ(info["gpu"], "NVIDIA H100");
+  EXPECT_DOUBLE_EQ(info["gpu_memory_gb"].get<double>(), 80.0);
+  ASSERT_EQ(info["workers"].size(), 1u);
+  EXPECT_EQ(info["workers"][0]["id"], "a");
+  EXPECT_EQ(info["scales"], nlohmann::json({2, 4}));
+  EXPECT_EQ(info["jobs"]["store"]["data_dir"], "/var/lib/tsdsr");
+  auto stats = StatsJson(pool, service, jobs);
+  EXPECT_EQ(stats["queue_depth"], 3);
+  EXPECT_EQ(stats["in_flight"], 1);
+  EXPECT_EQ(stats["jobs_done"], 7);
+  EXPECT_DOUBLE_EQ(stats["gpu_memory_free_gb"].get<double>(), 60.0);
+  EXPECT_EQ(stats["dtype"], "float16");
+  EXPECT_TRUE(stats.contains("timestamp"));
+  EXPECT_EQ(stats["jobs"]["by_status"]["queued"], 2);
+  EXPECT_EQ(stats["jobs"]["by_status"]["succeeded"], 5);
+  EXPECT_EQ(stats["jobs"]["by_status"]["failed"], 0) << "every state is listed";
+  EXPECT_EQ(stats["jobs"]["store"]["results"], 5);
+  EXPECT_EQ(stats["jobs"]["store"]["result_bytes"], 12345);
+  EXPECT_TRUE(stats["jobs"]["store"]["available_bytes"].is_null()) << "unknown is null, not a sentinel";
+}
+
+}  // namespace
+}  // namespace tsdsr::dispatcher
