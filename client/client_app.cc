@@ -1,40 +1,19 @@
 #include "client/client_app.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
-#include "common/image_codec.h"
-#include "common/image_probe.h"
+#include "client/batch_runner.h"
+#include "client/file_job.h"
+#include "client/job_state.h"
+#include "client/progress.h"
+#include "client/watch.h"
 
 namespace tsdsr::client {
 namespace {
-
-std::string OsError(int error) { return std::strerror(error); }
-
-Result<std::string> ReadInputFile(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::file_status status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) return Status::InvalidArgument("input file '" + path + "' not found");
-  if (std::filesystem::is_directory(status)) {
-    return Status::InvalidArgument("input '" + path + "' is a directory, not an image file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument("cannot read input file '" + path + "': " + OsError(errno));
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad()) return Status::InvalidArgument("cannot read input file '" + path + "': " + OsError(errno));
-  return bytes.str();
-}
 
 std::string FormatSeconds(double seconds) {
   std::ostringstream text;
@@ -66,8 +45,6 @@ int ReportHttpError(const HttpResponse& response, std::ostream& err) {
   return response.status >= 400 && response.status < 500 ? kExitClientError : kExitServerError;
 }
 
-bool IsSuccess(const HttpResponse& response) { return response.status >= 200 && response.status < 300; }
-
 // --health, --info, --stats: GET `path` and print the JSON answer indented.
 int RunQuery(const std::string& path, const ClientOptions& options, HttpClient& http, std::ostream& out,
              std::ostream& err) {
@@ -75,24 +52,14 @@ int RunQuery(const std::string& path, const ClientOptions& options, HttpClient& 
   if (!response.ok()) return ReportTransportError(response.status(), options, http, err);
   nlohmann::json body = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   bool is_error_body = body.is_object() && body.contains("error");
-  if (IsSuccess(*response) || !is_error_body) {  // a 503 /health still carries the health report
+  if (response->success() || !is_error_body) {  // a 503 /health still carries the health report
     if (!body.is_discarded()) {
       out << body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else if (!response->body.empty()) {
       out << response->body << (response->body.back() == '\n' ? "" : "\n");
     }
   }
-  return IsSuccess(*response) ? kExitOk : ReportHttpError(*response, err);
-}
-
-std::string UpscalePath(const ClientOptions& options) {
-  std::string path = "/upscale?upscale=" + std::to_string(options.upscale) +
-                     "&process_size=" + std::to_string(options.process_size);
-  if (!options.format.empty()) {
-    Result<ImageFormat> format = ParseOutputFormat(options.format);
-    path += "&format=" + QueryEscape(format.ok() ? std::string(FormatName(*format)) : options.format);
-  }
-  return path;
+  return response->success() ? kExitOk : ReportHttpError(*response, err);
 }
 
 std::string HeaderOr(const HttpResponse& response, const std::string& name, const std::string& fallback) {
@@ -101,27 +68,21 @@ std::string HeaderOr(const HttpResponse& response, const std::string& name, cons
 }
 
 int RunUpscale(const ClientOptions& options, HttpClient& http, std::ostream& out, std::ostream& err) {
-  Result<std::string> bytes = ReadInputFile(options.input);
-  if (!bytes.ok()) {
-    err << "error: " << bytes.status().message() << "\n";
-    return kExitUsage;
-  }
-  Result<ImageProbe> probe = ProbeImage(*bytes);
-  if (!probe.ok()) {
-    err << "error: input file '" << options.input << "' is not usable: " << probe.status().message() << "\n";
+  Result<FilePart> part = LoadImagePart(options.input);
+  if (!part.ok()) {
+    err << "error: " << part.status().message() << "\n";
     return kExitUsage;
   }
   HttpRequest request;
   request.method = "POST";
-  request.path = UpscalePath(options);
-  request.parts.push_back({"file", std::filesystem::path(options.input).filename().string(),
-                           std::string(ContentTypeOf(probe->format)), std::move(*bytes)});
+  request.path = "/upscale" + UpscaleQuery(JobSettingsFrom(options, {}, nullptr));
+  request.parts.push_back(std::move(*part));
   auto start = std::chrono::steady_clock::now();
   Result<HttpResponse> response = http.Send(request);
   auto total_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   if (!response.ok()) return ReportTransportError(response.status(), options, http, err);
-  if (!IsSuccess(*response)) return ReportHttpError(*response, err);
+  if (!response->success()) return ReportHttpError(*response, err);
 
   std::string output =
       options.output.empty() ? DefaultOutputPath(options.input, options.upscale, options.format) : options.output;
@@ -142,42 +103,55 @@ int RunUpscale(const ClientOptions& options, HttpClient& http, std::ostream& out
   return kExitOk;
 }
 
-}  // namespace
-
-Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
-  std::filesystem::path target(path);
-  std::string temp =
-      (target.parent_path() / ("." + target.filename().string() + ".tmp" + std::to_string(getpid()))).string();
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::InvalidArgument("cannot write '" + path + "': " + OsError(errno));
-  std::size_t done = 0;
-  int error = 0;
-  while (done < bytes.size() && error == 0) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n > 0) {
-      done += static_cast<std::size_t>(n);
-    } else if (errno != EINTR) {
-      error = errno;
-    }
+// -i FILE --async: one file through the job API, with a bar of tiles done on a terminal.
+int RunAsyncUpscale(const ClientOptions& options, HttpClient& http, const ClientTuning& tuning, std::ostream& out,
+                    std::ostream& err) {
+  std::string output =
+      options.output.empty() ? DefaultOutputPath(options.input, options.upscale, options.format) : options.output;
+  std::string warning;
+  std::unique_ptr<JobStateFile> state = OpenStateOrStartEmpty(SingleStatePath(output), &warning);
+  if (!warning.empty()) err << "warning: " << warning << "\n";
+  JobSettings settings = JobSettingsFrom(options, tuning, state.get());
+  settings.overwrite = true;  // like -i without --async: the output is replaced
+  bool drawn = false;
+  TileProgress bar = [&](int done, int total) {
+    err << "\r" << RenderBar(done, total, 30) << " " << done << "/" << total << " tiles\x1b[K" << std::flush;
+    drawn = true;
+  };
+  FileOutcome outcome =
+      ProcessFile(http, settings, {options.input, output}, tuning.err_is_terminal ? bar : TileProgress());
+  if (drawn) err << "\n";
+  if (outcome.status == FileStatus::kOk) {
+    out << "wrote " << output << " (" << (outcome.output_size.empty() ? "size unknown" : outcome.output_size) << ")\n";
+    return kExitOk;
   }
-  if (error == 0 && fsync(fd) != 0) error = errno;
-  if (close(fd) != 0 && error == 0) error = errno;
-  if (error == 0 && std::rename(temp.c_str(), path.c_str()) != 0) error = errno;
-  if (error != 0) {
-    unlink(temp.c_str());
-    return Status::InvalidArgument("cannot write '" + path + "': " + OsError(error));
+  err << "error: " << outcome.error << "\n";
+  switch (outcome.failure) {
+    case FailureKind::kLocal:
+      return kExitUsage;
+    case FailureKind::kClient:
+      return kExitClientError;
+    case FailureKind::kUnreachable:
+      return kExitUnreachable;
+    default:
+      return kExitServerError;
   }
-  return Status::Ok();
 }
 
-int RunClient(const ClientOptions& options, HttpClient& http, std::ostream& out, std::ostream& err) {
+}  // namespace
+
+int RunClient(const ClientOptions& options, HttpClient& http, std::ostream& out, std::ostream& err,
+              const ClientTuning& tuning) {
   if (options.health) return RunQuery("/health", options, http, out, err);
   if (options.info) return RunQuery("/info", options, http, out, err);
   if (options.stats) return RunQuery("/stats", options, http, out, err);
+  if (!options.batch.empty()) return RunBatch(options, http, tuning, out, err);
+  if (!options.watch.empty()) return RunWatch(options, http, tuning, out, err);
+  if (options.async_jobs) return RunAsyncUpscale(options, http, tuning, out, err);
   return RunUpscale(options, http, out, err);
 }
 
-int ClientMain(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
+int ClientMain(int argc, const char* const argv[], std::ostream& out, std::ostream& err, const ClientTuning& tuning) {
   try {
     ParsedCommandLine parsed = ParseCommandLine(argc, argv);
     if (parsed.exit_now) {
@@ -199,7 +173,7 @@ int ClientMain(int argc, const char* const argv[], std::ostream& out, std::ostre
       return kExitUsage;
     }
     if (!options.api_key.empty()) (*http)->SetDefaultHeader("Authorization", "Bearer " + options.api_key);
-    return RunClient(options, **http, out, err);
+    return RunClient(options, **http, out, err, tuning);
   } catch (const std::exception& e) {  // e.g. std::bad_alloc for an input larger than memory
     err << "error: " << e.what() << "\n";
     return kExitUsage;

@@ -4,14 +4,12 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 
+#include "client/testing_client_fixture.h"
 #include "client/testing_http_server.h"
 
 namespace tsdsr::client {
@@ -19,69 +17,24 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::CannedResponse;
+using testing::ImageAnswer;
+using testing::JsonError;
+using testing::PngBytes;
+using testing::ReadAll;
 using testing::RecordedRequest;
 using testing::TestingHttpServer;
 
-std::string PngBytes(int width, int height) {
-  std::vector<uchar> buffer;
-  cv::imencode(".png", cv::Mat(height, width, CV_8UC3, cv::Scalar(1, 2, 3)), buffer);
-  return std::string(buffer.begin(), buffer.end());
-}
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
-// A scratch folder per test, removed afterwards.
-class ClientAppTest : public ::testing::Test {
+// Single-image tests: a scratch folder with photo.png.
+class ClientAppTest : public testing::ClientTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tsdsr_client_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    ClientTest::SetUp();
     input_ = (dir_ / "photo.png").string();
     std::ofstream(input_, std::ios::binary) << PngBytes(4, 3);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  // Runs the whole program with `args` against `server` (its port is added).
-  int Run(const TestingHttpServer& server, std::vector<std::string> args) {
-    return RunOnPort(server.port(), std::move(args));
-  }
-  int RunOnPort(int port, std::vector<std::string> args) {
-    args.insert(args.begin(), {"tsdsr-client", "--port", std::to_string(port)});
-    std::vector<const char*> argv;
-    for (const std::string& arg : args) argv.push_back(arg.c_str());
-    out_.str("");
-    err_.str("");
-    return ClientMain(static_cast<int>(argv.size()), argv.data(), out_, err_);
-  }
-
-  fs::path dir_;
   std::string input_;
-  std::ostringstream out_, err_;
 };
-
-CannedResponse ImageAnswer(const std::string& body) {
-  CannedResponse response;
-  response.headers = {{"Content-Type", "image/png"}, {"X-Output-Size", "8x6"}, {"X-Worker", "worker-0"},
-                      {"X-Queue-Ms", "3"}, {"X-Compute-Ms", "41"}};
-  response.body = body;
-  return response;
-}
-
-CannedResponse JsonError(int status, const std::string& reason, const std::string& message) {
-  CannedResponse response;
-  response.status = status;
-  response.reason = reason;
-  response.headers = {{"Content-Type", "application/json"}};
-  response.body = R"({"error": ")" + message + R"(", "code": "x"})";
-  return response;
-}
 
 TEST_F(ClientAppTest, UpscaleWritesTheResultNextToTheInput) {
   const std::string result = PngBytes(8, 6);
@@ -168,7 +121,9 @@ TEST_F(ClientAppTest, InputProblemsAreExitOneWithoutARequest) {
   EXPECT_EQ(err_.str(), "error: input file '" + text + "' is not usable: not an image (unrecognised file signature)\n");
   EXPECT_EQ(Run(server, {"-i", dir_.string()}), kExitUsage);
   EXPECT_EQ(Run(server, {}), kExitUsage);
-  EXPECT_EQ(err_.str(), "error: nothing to do: give --input FILE, --health, --info or --stats (see --help)\n");
+  EXPECT_EQ(err_.str(),
+            "error: nothing to do: give --input FILE, --batch DIR, --watch DIR, --health, --info or --stats "
+            "(see --help)\n");
   EXPECT_EQ(Run(server, {"--bogus"}), kExitUsage);
   EXPECT_TRUE(server.requests().empty());
 }

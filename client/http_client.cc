@@ -119,6 +119,12 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string base_url, std
       new HttpClient(std::move(base_url), std::move(host_port), timeout, std::move(handle)));
 }
 
+Result<std::unique_ptr<HttpClient>> HttpClient::Clone() const {
+  TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> copy, Create(base_url_, timeout_));
+  copy->default_headers_ = default_headers_;
+  return copy;
+}
+
 Status HttpClient::TransportError(int curl_code, long os_errno, const char* detail) const {
   auto code = static_cast<CURLcode>(curl_code);
   std::string what = detail[0] != '\0' ? detail : curl_easy_strerror(code);

@@ -22,6 +22,8 @@ struct HttpResponse {
 
   // The value of header `lower_case_name`, or "" when absent.
   std::string Header(const std::string& lower_case_name) const;
+  // True for a 2xx status.
+  bool success() const { return status >= 200 && status < 300; }
 };
 
 // One part of a multipart/form-data upload.
@@ -66,6 +68,10 @@ class HttpClient {
   Result<HttpResponse> PostRaw(std::string_view path, std::string_view content_type, std::string_view body);
   // POST a multipart/form-data body made of `parts`. Errors as Send.
   Result<HttpResponse> PostMultipart(std::string_view path, const std::vector<FilePart>& parts);
+
+  // A new client for the same server with the same timeout and default headers (for another thread).
+  // Errors as Create.
+  Result<std::unique_ptr<HttpClient>> Clone() const;
 
   // Sends `name: value` with every later request that does not set `name` itself (e.g. Authorization).
   // Setting a name again replaces its value.

@@ -150,6 +150,21 @@ TEST(HttpClientTest, DefaultHeadersGoWithEveryRequestUnlessOverridden) {
   EXPECT_EQ(requests[2].headers.at("authorization"), "Bearer mine") << "the request's own header wins, once";
 }
 
+TEST(HttpClientTest, CloneKeepsTheServerTimeoutAndDefaultHeaders) {
+  TestingHttpServer server([](const RecordedRequest&) { return Ok(""); });
+  auto client = ClientFor(server, milliseconds(1234));
+  client->SetDefaultHeader("Authorization", "Bearer key");
+  Result<std::unique_ptr<HttpClient>> clone = client->Clone();
+  ASSERT_TRUE(clone.ok()) << clone.status().ToString();
+  EXPECT_EQ((*clone)->base_url(), client->base_url());
+  EXPECT_EQ((*clone)->timeout(), milliseconds(1234));
+  ASSERT_TRUE((*clone)->Get("/info").ok());
+  EXPECT_EQ(server.requests().at(0).headers.at("authorization"), "Bearer key");
+  EXPECT_EQ(server.connections_accepted(), 1) << "a clone has its own connection";
+  ASSERT_TRUE(client->Get("/info").ok());
+  EXPECT_EQ(server.connections_accepted(), 2);
+}
+
 TEST(HttpClientTest, HttpErrorsAreResponsesNotErrors) {
   TestingHttpServer server([](const RecordedRequest&) {
     CannedResponse response;

@@ -1,13 +1,15 @@
 // Command-line options of tsdsr-client, with the flags of the Python client it replaces.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/status.h"
 
 namespace tsdsr::client {
 
-// Exit codes of tsdsr-client (also listed by --help).
+// Exit codes of tsdsr-client (also listed by --help). For --batch: 2 when every failed file failed with a
+// 4xx or a local input/output error, 4 when the server could never be reached at all, 3 otherwise.
 enum ExitCode : int {
   kExitOk = 0,           // success
   kExitUsage = 1,        // bad command line, unreadable input, unwritable output
@@ -16,9 +18,23 @@ enum ExitCode : int {
   kExitUnreachable = 4,  // cannot connect, connection dropped, or timed out
 };
 
+// The image files --batch and --watch pick up when --pattern is not given (matched case-insensitively).
+inline constexpr const char* kDefaultPatterns = "*.png,*.jpg,*.jpeg,*.webp,*.bmp,*.tif,*.tiff";
+
 struct ClientOptions {
   std::string input;              // -i/--input: image to upscale
-  std::string output;             // -o/--output: default <input stem>_x<upscale>.<ext> next to the input
+  std::string output;             // -o/--output: file for -i (default <input stem>_x<upscale>.<ext> next to
+                                  // the input); the output folder for --batch and --watch (required there)
+  std::string batch;              // --batch DIR: upscale every matching image in DIR
+  std::string watch;              // --watch DIR: upscale images as they appear in DIR, until SIGINT/SIGTERM
+  std::string pattern;            // --pattern: comma-separated fnmatch globs on file names; empty: the
+                                  // default image extensions (kDefaultPatterns, any case)
+  bool recursive = false;         // --recursive: --batch also takes subfolders, mirrored under --output
+  bool overwrite = false;         // --overwrite: redo files whose output exists (default: skip them)
+  std::optional<int> jobs;        // -j/--jobs: requests in flight; unset: the slots of ready workers (/info)
+  int retries = 5;                // --retries: retries after a lost connection, 502, 504, 507 (per file)
+  bool json = false;              // --json: --batch prints a JSON report on stdout instead of the summary
+  bool async_jobs = false;        // --async: submit through POST /jobs and follow the job (survives restarts)
   int upscale = 2;                // -u/--upscale: scale factor (the server decides which are allowed)
   int process_size = 128;         // -ps/--process-size: LR tile edge in pixels
   std::string host = "127.0.0.1"; // --host: the dispatcher
@@ -44,13 +60,21 @@ struct ParsedCommandLine {
 // spelling of `--process-size N`. Never throws; does not validate combinations (see ValidateOptions).
 ParsedCommandLine ParseCommandLine(int argc, const char* const argv[]);
 
-// Checks that exactly one action is chosen and that values are in range. InvalidArgument with a message
-// naming the flag otherwise.
+// Checks that exactly one action is chosen (-i, --batch, --watch, --health, --info, --stats), that the
+// flags given belong to it and that values are in range. InvalidArgument with a message naming the flag
+// otherwise.
 Status ValidateOptions(const ClientOptions& options);
 
 // The default output path: `<input dir>/<input stem>_x<upscale>.<ext>`, where ext follows `format`
 // (png when empty, jpg for jpeg, webp).
 std::string DefaultOutputPath(const std::string& input, int upscale, const std::string& format);
+
+// The file extension, with its dot, of output `format`: ".png" when empty or unknown, ".jpg", ".webp".
+std::string OutputExtension(const std::string& format);
+
+// The canonical name of `format` for the query string ("png", "jpeg", "webp"), or "" when empty.
+// An unknown name is returned as given (ValidateOptions refuses it first).
+std::string CanonicalFormat(const std::string& format);
 
 // "http://<host>:<port>", with an IPv6 host put in brackets.
 std::string BaseUrlOf(const ClientOptions& options);

@@ -63,9 +63,11 @@ TEST(OptionsTest, HelpListsFlagsAndExitCodes) {
   ParsedCommandLine parsed = Parse({"--help"});
   ASSERT_TRUE(parsed.exit_now);
   EXPECT_EQ(parsed.exit_code, kExitOk);
-  for (const char* text : {"--input", "--output", "--upscale", "--process-size", "-ps", "--host", "--port",
-                           "--health", "--info", "--stats", "--format", "--timeout", "--verbose", "Exit codes",
-                           "4 cannot connect"}) {
+  for (const char* text :
+       {"--input",          "--output", "--upscale", "--process-size", "-ps",         "--host",      "--port",
+        "--health",         "--info",   "--stats",   "--format",       "--timeout",   "--verbose",   "Exit codes",
+        "4 cannot connect", "--batch",  "--watch",   "--pattern",      "--recursive", "--overwrite", "-j,--jobs",
+        "--retries",        "--json",   "--async",   "With --batch"}) {
     EXPECT_NE(parsed.message.find(text), std::string::npos) << text;
   }
 }
@@ -86,15 +88,72 @@ TEST(OptionsTest, ValidateChecksActionsAndRanges) {
     EXPECT_FALSE(parsed.exit_now) << parsed.message;
     return ValidateOptions(parsed.options).message();
   };
-  EXPECT_EQ(error_of({}), "nothing to do: give --input FILE, --health, --info or --stats");
-  EXPECT_EQ(error_of({"--health", "--stats"}), "choose one of --input, --health, --info and --stats");
-  EXPECT_EQ(error_of({"-o", "x.png", "--info"}), "--output needs --input");
+  EXPECT_EQ(error_of({}), "nothing to do: give --input FILE, --batch DIR, --watch DIR, --health, --info or --stats");
+  EXPECT_EQ(error_of({"--health", "--stats"}), "choose one of --input, --batch, --watch, --health, --info and --stats");
+  EXPECT_EQ(error_of({"-o", "x.png", "--info"}), "--output needs --input, --batch or --watch");
   EXPECT_EQ(error_of({"-i", "a.png", "-u", "0"}), "--upscale must be a positive integer");
   EXPECT_EQ(error_of({"-i", "a.png", "-ps", "-5"}), "--process-size must be a positive integer");
   EXPECT_EQ(error_of({"-i", "a.png", "--format", "gif"}),
             "--format: unsupported output format 'gif' (use png, jpeg or webp)");
   EXPECT_EQ(error_of({"--stats"}), "");
   EXPECT_EQ(error_of({"-i", "a.png", "--format", "JPG"}), "");
+}
+
+TEST(OptionsTest, FolderAndJobFlags) {
+  ParsedCommandLine parsed = Parse({"--batch", "photos", "--output", "out", "--pattern", "*.png,*.jpg", "--recursive",
+                                    "--overwrite", "-j", "3", "--retries", "0", "--json", "--async"});
+  ASSERT_FALSE(parsed.exit_now) << parsed.message;
+  const ClientOptions& o = parsed.options;
+  EXPECT_EQ(o.batch, "photos");
+  EXPECT_EQ(o.output, "out");
+  EXPECT_EQ(o.pattern, "*.png,*.jpg");
+  EXPECT_TRUE(o.recursive && o.overwrite && o.json && o.async_jobs);
+  EXPECT_EQ(o.jobs, 3);
+  EXPECT_EQ(o.retries, 0);
+  EXPECT_TRUE(ValidateOptions(o).ok());
+
+  ParsedCommandLine defaults = Parse({"--watch", "inbox", "-o", "out"});
+  EXPECT_EQ(defaults.options.watch, "inbox");
+  EXPECT_FALSE(defaults.options.jobs.has_value()) << "unset: taken from /info";
+  EXPECT_EQ(defaults.options.retries, 5);
+  EXPECT_FALSE(defaults.options.recursive || defaults.options.overwrite || defaults.options.json);
+  EXPECT_TRUE(ValidateOptions(defaults.options).ok());
+  EXPECT_EQ(Parse({"--batch", "in", "-o", "out", "--jobs", "7"}).options.jobs, 7);
+}
+
+TEST(OptionsTest, ValidateChecksFolderFlagCombinations) {
+  auto error_of = [](const std::vector<std::string>& args) {
+    ParsedCommandLine parsed = Parse(args);
+    EXPECT_FALSE(parsed.exit_now) << parsed.message;
+    return ValidateOptions(parsed.options).message();
+  };
+  EXPECT_EQ(error_of({"--batch", "in"}), "--batch needs --output DIR, the folder for the results");
+  EXPECT_EQ(error_of({"--watch", "in"}), "--watch needs --output DIR, the folder for the results");
+  EXPECT_EQ(error_of({"--batch", "in", "--watch", "w", "-o", "out"}),
+            "choose one of --input, --batch, --watch, --health, --info and --stats");
+  EXPECT_EQ(error_of({"-i", "a.png", "--batch", "in", "-o", "out"}),
+            "choose one of --input, --batch, --watch, --health, --info and --stats");
+  EXPECT_EQ(error_of({"-i", "a.png", "--pattern", "*.png"}), "--pattern needs --batch or --watch");
+  EXPECT_EQ(error_of({"-i", "a.png", "--overwrite"}), "--overwrite needs --batch or --watch");
+  EXPECT_EQ(error_of({"-i", "a.png", "--recursive"}), "--recursive needs --batch (--watch watches one folder)");
+  EXPECT_EQ(error_of({"--watch", "in", "-o", "out", "--recursive"}),
+            "--recursive needs --batch (--watch watches one folder)");
+  EXPECT_EQ(error_of({"--watch", "in", "-o", "out", "--json"}), "--json needs --batch");
+  EXPECT_EQ(error_of({"--stats", "--async"}), "--async needs --input, --batch or --watch");
+  EXPECT_EQ(error_of({"--batch", "in", "-o", "out", "-j", "0"}), "--jobs must be at least 1");
+  EXPECT_EQ(error_of({"--batch", "in", "-o", "out", "--retries", "-1"}), "--retries must be 0 or more");
+  EXPECT_EQ(error_of({"--watch", "in", "-o", "out", "--async", "--overwrite", "--pattern", "*.png"}), "");
+  EXPECT_EQ(error_of({"-i", "a.png", "--async"}), "");
+}
+
+TEST(OptionsTest, OutputExtensionAndCanonicalFormat) {
+  EXPECT_EQ(OutputExtension(""), ".png");
+  EXPECT_EQ(OutputExtension("JPG"), ".jpg");
+  EXPECT_EQ(OutputExtension("jpeg"), ".jpg");
+  EXPECT_EQ(OutputExtension("webp"), ".webp");
+  EXPECT_EQ(CanonicalFormat(""), "");
+  EXPECT_EQ(CanonicalFormat("JPG"), "jpeg");
+  EXPECT_EQ(CanonicalFormat("gif"), "gif");
 }
 
 TEST(OptionsTest, ApiKeyFromTheFlagOrTheEnvironment) {

@@ -1,0 +1,27 @@
+#include "client/job_settings.h"
+
+#include "client/http_client.h"
+
+namespace tsdsr::client {
+
+JobSettings JobSettingsFrom(const ClientOptions& options, const ClientTuning& tuning, JobStateFile* state) {
+  JobSettings settings;
+  settings.upscale = options.upscale;
+  settings.process_size = options.process_size;
+  settings.format = CanonicalFormat(options.format);
+  settings.async_jobs = options.async_jobs;
+  settings.overwrite = options.overwrite;
+  settings.tuning = tuning;
+  settings.tuning.retry.max_retries = options.retries;
+  settings.state = state;
+  return settings;
+}
+
+std::string UpscaleQuery(const JobSettings& settings) {
+  std::string query =
+      "?upscale=" + std::to_string(settings.upscale) + "&process_size=" + std::to_string(settings.process_size);
+  if (!settings.format.empty()) query += "&format=" + QueryEscape(settings.format);
+  return query;
+}
+
+}  // namespace tsdsr::client
