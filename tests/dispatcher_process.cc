@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 #include <utility>
@@ -19,6 +20,10 @@ Result<std::unique_ptr<DispatcherProcess>> DispatcherProcess::Start(const Dispat
                                    options.worker_endpoint, "--log-level", "warn"};
   argv.insert(argv.end(), options.extra_flags.begin(), options.extra_flags.end());
   if (std::find(argv.begin(), argv.end(), "--model") == argv.end()) argv.insert(argv.end(), {"--model", "bicubic"});
+  if (std::find(argv.begin(), argv.end(), "--data-dir") == argv.end()) {
+    const std::string folder = std::filesystem::path(options.port_file).parent_path().string();
+    argv.insert(argv.end(), {"--data-dir", (folder.empty() ? std::string(".") : folder) + "/data"});
+  }
   TSDSR_ASSIGN_OR_RETURN(process->pid_, process->launcher_->Launch(argv));
   TSDSR_RETURN_IF_ERROR(process->WaitUntilReady(options));  // on error the destructor stops it
   return process;

@@ -10,7 +10,7 @@
 
 #include "client/http_client.h"
 #include "common/status.h"
-#include "dispatcher/supervisor.h"
+#include "dispatcher/pool/supervisor.h"
 
 namespace tsdsr::testing {
 
@@ -22,8 +22,8 @@ struct DispatcherProcessOptions {
   std::string worker_endpoint = "tcp://127.0.0.1:*";  // --worker-endpoint
   std::vector<std::string> extra_flags;  // besides the fixed ones (--port 0 --port-file --workers
                                          // --worker-endpoint --log-level warn), which they must not repeat;
-                                         // --model is bicubic (outputs are checked against OpenCV) unless
-                                         // they name one
+                                         // --model is bicubic (outputs are checked against OpenCV) and
+                                         // --data-dir the folder of port_file + "/data" unless they name one
   std::chrono::milliseconds ready_timeout{60000};
   std::chrono::milliseconds http_timeout{120000};  // of each request made through http()
 };

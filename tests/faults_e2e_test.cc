@@ -6,7 +6,6 @@
 #include <thread>
 
 #include <gtest/gtest.h>
-#include <opencv2/imgproc.hpp>
 #include <zmq.hpp>
 
 #include "common/protocol.h"
@@ -17,13 +16,6 @@ namespace tsdsr::testing {
 namespace {
 
 constexpr int kBurst = 100;
-
-// What the simulated model returns: nearest-neighbour ×2.
-cv::Mat Nearest2x(const cv::Mat& input) {
-  cv::Mat out;
-  cv::resize(input, out, cv::Size(input.cols * 2, input.rows * 2), 0, 0, cv::INTER_NEAREST);
-  return out;
-}
 
 struct BurstResult {
   int ok = 0;      // 200 with the right image

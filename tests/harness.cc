@@ -117,6 +117,19 @@ nlohmann::json Cluster::GetJson(const std::string& path, long* status) {
   return json;
 }
 
+nlohmann::json Cluster::WaitForJson(const std::string& path, const std::function<bool(const nlohmann::json&)>& until,
+                                    std::chrono::seconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  nlohmann::json json;
+  while (std::chrono::steady_clock::now() < give_up) {
+    json = GetJson(path);
+    if (until(json)) return json;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "GET " << path << " did not get there within " << timeout.count() << " s; last: " << json.dump();
+  return json;
+}
+
 std::string Cluster::Terminate(std::chrono::seconds timeout) { return process_->Terminate(timeout); }
 
 TestProcess::TestProcess(const std::vector<std::string>& argv) : launcher_(dispatcher::MakePosixLauncher()) {
@@ -151,6 +164,67 @@ std::string TestProcess::Wait(std::chrono::seconds timeout) {
   return "";
 }
 
+nlohmann::json JsonOf(const client::HttpResponse& response) {
+  auto json = nlohmann::json::parse(response.body, nullptr, false);
+  if (json.is_discarded()) {
+    ADD_FAILURE() << "HTTP " << response.status << " body is not JSON: " << response.body.substr(0, 200);
+    return nullptr;
+  }
+  return json;
+}
+
+client::HttpResponse PostJob(client::HttpClient& http, const std::string& image, const std::string& query,
+                             const std::string& key, const std::string& filename) {
+  client::HttpRequest request;
+  request.method = "POST";
+  request.path = "/jobs" + (query.empty() ? std::string() : "?" + query);
+  request.parts.push_back({"file", filename, "image/png", image});
+  if (!key.empty()) request.headers.emplace_back("Idempotency-Key", key);
+  auto response = http.Send(request);
+  if (!response.ok()) {
+    ADD_FAILURE() << "POST /jobs: " << response.status().ToString();
+    return client::HttpResponse{};
+  }
+  return *response;
+}
+
+std::string JobIdOf(const client::HttpResponse& response) {
+  EXPECT_EQ(response.status, 202) << response.body;
+  auto json = nlohmann::json::parse(response.body, nullptr, false);
+  return json.is_object() ? json.value("id", "") : "";
+}
+
+client::HttpResponse UpscaleDirect(client::HttpClient& http, const ImageFile& file, const std::string& query) {
+  client::HttpRequest request;
+  request.method = "POST";
+  request.path = "/upscale?" + query;
+  request.parts.push_back({"file", file.name, file.type, file.bytes});
+  auto response = http.Send(request);
+  if (!response.ok()) {
+    ADD_FAILURE() << "POST /upscale: " << response.status().ToString();
+    return client::HttpResponse{};
+  }
+  return *response;
+}
+
+nlohmann::json WaitForJob(client::HttpClient& http, const std::string& id,
+                          const std::function<bool(const nlohmann::json&)>& until, std::chrono::seconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  nlohmann::json job;
+  while (std::chrono::steady_clock::now() < give_up) {
+    auto response = http.Get("/jobs/" + id);
+    if (response.ok() && response->status == 200) {
+      job = nlohmann::json::parse(response->body, nullptr, false);
+      const std::string status = job.value("status", "");
+      const bool finished = status == "succeeded" || status == "failed" || status == "cancelled";
+      if (until ? until(job) : finished) return job;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "job " << id << " did not get there within " << timeout.count() << " s; last: " << job.dump();
+  return job;
+}
+
 int RunCommand(const std::string& command, std::string* output) {
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return -1;
@@ -177,6 +251,27 @@ cv::Mat TestImage(int width, int height, unsigned seed) {
     }
   }
   return image;
+}
+
+std::vector<ImageFile> MixedImages() {
+  const int sizes[][2] = {{1, 1}, {37, 23}, {64, 9}, {13, 77}, {100, 61}, {5, 5}, {48, 32}};
+  const char* kinds[][2] = {{".png", "image/png"}, {".jpg", "image/jpeg"}, {".webp", "image/webp"}};
+  std::vector<ImageFile> files;
+  for (int i = 0; i < 20; ++i) {
+    const auto& size = sizes[i % 7];
+    const auto& kind = kinds[i % 3];
+    std::vector<unsigned char> bytes;
+    cv::imencode(kind[0], TestImage(size[0], size[1], 100 + i), bytes);
+    files.push_back({"frame_" + std::to_string(i) + kind[0], kind[1], std::string(bytes.begin(), bytes.end())});
+  }
+  files[kBrokenImage] = {"broken.png", "image/png", EncodePng(TestImage(40, 30, 7)).substr(0, 200)};
+  return files;
+}
+
+cv::Mat Nearest2x(const cv::Mat& input) {
+  cv::Mat out;
+  cv::resize(input, out, cv::Size(input.cols * 2, input.rows * 2), 0, 0, cv::INTER_NEAREST);
+  return out;
 }
 
 std::string EncodePng(const cv::Mat& image) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,10 @@ class Cluster {
 
   // GET path and parse the JSON body; fails the test when the body is not JSON.
   nlohmann::json GetJson(const std::string& path, long* status = nullptr);
+  // GET path every 20 ms until `until` holds for its JSON (e.g. /stats, which lags changes by up to 100 ms); the
+  // last JSON. Fails the test after `timeout`.
+  nlohmann::json WaitForJson(const std::string& path, const std::function<bool(const nlohmann::json&)>& until,
+                             std::chrono::seconds timeout = std::chrono::seconds(10));
   // Sends SIGTERM and waits for the exit; returns the launcher's description, e.g. "exit code 0".
   std::string Terminate(std::chrono::seconds timeout = std::chrono::seconds(30));
   // Waits for the dispatcher to exit by itself (e.g. after a signal the test sent).
@@ -101,8 +106,43 @@ class TestProcess {
   bool ended_ = false;
 };
 
+// An encoded test image as a client would upload it.
+struct ImageFile {
+  std::string name;  // e.g. "frame_3.webp"
+  std::string type;  // e.g. "image/webp"
+  std::string bytes;
+};
+
+// The JSON body of `response`; fails the test (and returns null) when it is not JSON.
+nlohmann::json JsonOf(const client::HttpResponse& response);
+
+// POST /jobs?`query` with `image` as multipart field `file` (named `filename`), and `key` as Idempotency-Key
+// when it is not empty. Fails the test when no answer came.
+client::HttpResponse PostJob(client::HttpClient& http, const std::string& image, const std::string& query = "",
+                             const std::string& key = "", const std::string& filename = "in.png");
+
+// The id in a 202 answer of POST /jobs; fails the test (and returns "") for any other answer.
+std::string JobIdOf(const client::HttpResponse& response);
+
+// POST /upscale?`query` with `file` as multipart field `file`: the reference a stored output must equal.
+client::HttpResponse UpscaleDirect(client::HttpClient& http, const ImageFile& file, const std::string& query);
+
+// Polls GET /jobs/{id} until `until` says so (default: the job finished: succeeded, failed or cancelled); the
+// last JSON. Fails the test after `timeout`.
+nlohmann::json WaitForJob(client::HttpClient& http, const std::string& id,
+                          const std::function<bool(const nlohmann::json&)>& until = {},
+                          std::chrono::seconds timeout = std::chrono::seconds(60));
+
 // Runs a shell command; returns its exit status and fills `output` with stdout.
 int RunCommand(const std::string& command, std::string* output = nullptr);
+
+
+// Twenty files: PNG, JPEG and WebP of odd sizes (1×1 to 100×61), the eighth ("broken.png") a PNG cut short.
+std::vector<ImageFile> MixedImages();
+inline constexpr size_t kBrokenImage = 7;  // the index of broken.png in MixedImages()
+
+// What the simulated model returns: a nearest-neighbour ×2.
+cv::Mat Nearest2x(const cv::Mat& input);
 
 // A deterministic test picture with edges, gradients and noise, so resize differences show.
 cv::Mat TestImage(int width, int height, unsigned seed = 1);

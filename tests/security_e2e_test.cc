@@ -144,7 +144,7 @@ TEST(SecurityE2eTest, CurveAdmitsAuthorizedWorkersAndRefusesStrangers) {
   const std::string port = std::to_string(FreePort());
   auto dispatcher = StartLogged({Program("tsdsr-dispatcher"), "--port", "0", "--port-file", dir.File("port"),
                                  "--workers", "1", "--worker-endpoint", "tcp://0.0.0.0:" + port, "--curve-dir", keys,
-                                 "--heartbeat-ms", "200", "--log-level", "info"},
+                                 "--heartbeat-ms", "200", "--log-level", "info", "--data-dir", dir.File("data")},
                                 dir.File("dispatcher.log"));
   ASSERT_TRUE(WaitForText(dir.File("port"), "\n", std::chrono::seconds(30))) << ReadText(dir.File("dispatcher.log"));
   auto http = ClientWithKey("http://127.0.0.1:" + std::to_string(std::stoi(ReadText(dir.File("port")))), "");
