@@ -66,8 +66,7 @@ void BatchRoute::Upscale(const Request& request, ResponseWriter response) {
   for (const Upload& upload : *uploads) {
     batch->filenames.push_back(upload.filename);
     batch->entries.emplace_back();
-    auto probe = upload.bytes.empty() ? Result<ImageProbe>(Status::InvalidArgument("the file is empty"))
-                                      : CheckImage(upload.bytes, context_.defaults().max_pixels);
+    auto probe = CheckImage(upload.bytes, context_.defaults().max_pixels);
     if (!probe.ok()) {
       batch->entries.back() = ErrorEntry(upload.filename, probe.status());
       continue;

@@ -155,9 +155,8 @@ void JobsRoutes::Submit(const Request& request, ResponseWriter response) {
   if (context_.RefuseWhileDraining(kJobs, response)) return;
   auto image = context_.ParseImage(request);
   if (!image.ok()) return context_.Reject(kJobs, response, image.status());
-  auto key = IdempotencyKeyOf(request.headers().tryGetRaw("Idempotency-Key")
-                                  ? std::optional<std::string>(request.headers().getRaw("Idempotency-Key").value())
-                                  : std::nullopt);
+  const auto header = request.headers().tryGetRaw("Idempotency-Key");
+  auto key = IdempotencyKeyOf(header ? std::optional<std::string>(header->value()) : std::nullopt);
   if (!key.ok()) return context_.Reject(kJobs, response, key.status());
   NewJob job;
   job.spec = SpecOf(image->query, image->probe, image->upload.filename);

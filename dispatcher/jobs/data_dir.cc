@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "dispatcher/jobs/job_ids.h"
 
@@ -101,15 +100,30 @@ Status DataDir::Write(StoredFile kind, std::string_view id, std::string_view byt
 
 Result<std::string> DataDir::Read(StoredFile kind, std::string_view id) const {
   const std::string file = PathOf(kind, id);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     if (errno == ENOENT) return Status::NotFound("no stored file " + file);
     return Status::Internal("cannot read " + file + ": " + std::strerror(errno));
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad()) return Status::Internal("cannot read " + file);
-  return bytes.str();
+  std::string bytes;
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && info.st_size > 0) bytes.reserve(static_cast<size_t>(info.st_size));
+  char buffer[1 << 16];
+  int error = 0;
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n > 0) {
+      bytes.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      error = errno;
+      break;
+    }
+  }
+  ::close(fd);
+  if (error != 0) return Status::Internal("cannot read " + file + ": " + std::strerror(error));
+  return bytes;
 }
 
 void DataDir::Remove(StoredFile kind, std::string_view id) { ::unlink(PathOf(kind, id).c_str()); }

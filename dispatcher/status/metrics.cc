@@ -134,7 +134,7 @@ void Metrics::RemoveWorker(const std::string& worker) {
 }
 
 void Metrics::SetJobStore(const JobsReport& report) {
-  for (const char* state : {"queued", "running", "succeeded", "failed", "cancelled"}) {
+  for (const char* state : kJobStatuses) {
     auto it = report.by_state.find(state);
     stored_jobs_.Add({{"status", state}}).Set(it == report.by_state.end() ? 0.0 : double(it->second));
   }

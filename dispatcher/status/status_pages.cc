@@ -60,7 +60,7 @@ bool IsHealthy(const PoolSnapshot& pool) { return pool.usable_workers() > 0; }
 
 json JobsJson(const JobsReport& jobs) {
   json by_status = json::object();
-  for (const char* state : {"queued", "running", "succeeded", "failed", "cancelled"}) {
+  for (const char* state : kJobStatuses) {
     auto it = jobs.by_state.find(state);
     by_status[state] = it == jobs.by_state.end() ? 0 : it->second;
   }

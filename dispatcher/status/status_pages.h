@@ -2,6 +2,7 @@
 // this service replaces (same field names where it had them) plus the pool-wide fields. Pure functions.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -21,6 +22,9 @@ struct ServiceInfo {
   int expected_workers = 0;  // local workers the supervisor runs
   bool draining = false;
 };
+
+// Every job status, in lifecycle order: what /stats and /metrics list (with 0 for a status no job has).
+inline constexpr std::array<const char*, 5> kJobStatuses = {"queued", "running", "succeeded", "failed", "cancelled"};
 
 // The job store as /stats, /info and /metrics show it (filled by the jobs layer).
 struct JobsReport {
