@@ -1,0 +1,169 @@
+// Segments of a clip, encoded apart and joined with the source's audio and subtitles: the output has every frame
+// in order with the source's timestamps, audio packets identical to the source's, and the streams the container
+// cannot hold reported. ffprobe (Debian's, independent of our code) checks the frame count.
+#include "video/segment_join.h"
+
+#include <cstdio>
+
+#include <gtest/gtest.h>
+
+#include "common/testing_scratch_dir.h"
+#include "video/frame_decoder.h"
+#include "video/segment_encoder.h"
+#include "video/testing_clips.h"
+
+namespace tsdsr::video {
+namespace {
+
+using testing::ClipSpec;
+using testing::MakeClip;
+using testing::ReadIndex;
+using tsdsr::testing::ScratchDir;
+
+// The packets of every stream of `type` in `path`: time in seconds and bytes.
+std::vector<std::pair<double, std::string>> PacketsOf(const std::string& path, AVMediaType type) {
+  std::vector<std::pair<double, std::string>> packets;
+  auto demuxer = Demuxer::OpenFile(path);
+  if (!demuxer.ok()) return packets;
+  Packet packet = NewPacket();
+  while (true) {
+    auto more = (*demuxer)->Read(packet.get());
+    if (!more.ok() || !*more) break;
+    const AVStream* stream = (*demuxer)->context()->streams[packet->stream_index];
+    if (stream->codecpar->codec_type != type) continue;
+    packets.emplace_back(double(packet->pts) * av_q2d(stream->time_base),
+                         std::string(reinterpret_cast<const char*>(packet->data), static_cast<size_t>(packet->size)));
+  }
+  return packets;
+}
+
+std::string Output(const std::string& command) {
+  std::string out;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buffer[256];
+    while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) out += buffer;
+    pclose(pipe);
+  }
+  return out;
+}
+
+class SegmentJoinTest : public ::testing::Test {
+ protected:
+  // Encodes frames [from, to) of `source` (nearest ×2) into a segment file; its path.
+  std::string Segment(const std::string& source, const MediaInfo& info, size_t from, size_t to, int n) {
+    const VideoInfo& v = info.video;
+    SegmentFormat format{v.width * 2, v.height * 2, v.time_base, v.frame_rate, v.sample_aspect, v.color};
+    EncodeOptions options;
+    options.codec = codec_;
+    const std::string path = dir_.File("segment" + std::to_string(n) + ".mp4");
+    auto encoder = SegmentEncoder::Create(options, format, path);
+    EXPECT_TRUE(encoder.ok()) << encoder.status().ToString();
+    auto demuxer = Demuxer::OpenFile(source);
+    auto decoder = FrameDecoder::Open(**demuxer, 1);
+    Status decoded = (*decoder)->Decode(v.frames[from].pts, v.frames[to - 1].pts, [&](DecodedFrame frame) {
+      cv::Mat big;
+      cv::resize(frame.bgr, big, cv::Size(), 2, 2, cv::INTER_NEAREST);
+      return (*encoder)->Add(big, frame.pts);
+    });
+    EXPECT_TRUE(decoded.ok()) << decoded.ToString();
+    EXPECT_EQ((*encoder)->frames(), static_cast<int>(to - from));
+    EXPECT_TRUE((*encoder)->Finish().ok());
+    return path;
+  }
+
+  // Cuts `source` into segments at `cuts`, joins them into `output`; checks frames, timestamps and audio.
+  JoinReport JoinAndCheck(const std::string& source, const std::vector<size_t>& cuts, const std::string& output,
+                          const std::string& container) {
+    auto info = ProbeFile(source);
+    EXPECT_TRUE(info.ok()) << info.status().ToString();
+    std::vector<std::string> segments;
+    for (size_t i = 0; i + 1 < cuts.size(); ++i) segments.push_back(Segment(source, *info, cuts[i], cuts[i + 1], i));
+    auto report = JoinSegments(segments, source, output, container);
+    auto out = ProbeFile(output);
+    if (!report.ok() || !out.ok()) {
+      ADD_FAILURE() << report.status().ToString() << "; " << out.status().ToString();
+      return {};
+    }
+    const auto& in_frames = info->video.frames;
+    EXPECT_EQ(out->video.frames.size(), in_frames.size());
+    for (size_t i = 0; i < std::min(in_frames.size(), out->video.frames.size()); ++i) {
+      EXPECT_NEAR(double(out->video.frames[i].pts) * out->video.time_base.value(),
+                  double(in_frames[i].pts) * info->video.time_base.value(), 1e-9)
+          << "frame " << i;
+    }
+    auto demuxer = Demuxer::OpenFile(output);
+    auto decoder = FrameDecoder::Open(**demuxer, 1);
+    std::vector<int> indices;
+    EXPECT_TRUE((*decoder)
+                    ->Decode(FrameDecoder::kFromStart, FrameDecoder::kToEnd,
+                             [&](DecodedFrame f) {
+                               indices.push_back(ReadIndex(f.bgr));
+                               return Status::Ok();
+                             })
+                    .ok());
+    for (size_t i = 0; i < indices.size(); ++i) EXPECT_EQ(indices[i], static_cast<int>(i));
+    const auto source_audio = PacketsOf(source, AVMEDIA_TYPE_AUDIO);
+    const auto output_audio = PacketsOf(output, AVMEDIA_TYPE_AUDIO);
+    EXPECT_EQ(output_audio.size(), source_audio.size());
+    for (size_t i = 0; i < std::min(output_audio.size(), source_audio.size()); ++i) {
+      EXPECT_EQ(output_audio[i].second, source_audio[i].second) << "audio packet " << i << " is not the source's";
+      // Matroska keeps times in milliseconds: that much apart is the same time.
+      EXPECT_NEAR(output_audio[i].first, source_audio[i].first, 0.001) << "audio packet " << i;
+    }
+    const std::string counted = Output(
+        "ffprobe -v error -count_frames -select_streams v -show_entries "
+        "stream=nb_read_frames -of csv=p=0 " +
+        output);
+    EXPECT_EQ(std::stoi(counted), static_cast<int>(in_frames.size())) << "ffprobe: " << counted;
+    return *report;
+  }
+
+  ScratchDir dir_{"tsdsr-join"};
+  std::string codec_ = "hevc";
+};
+
+TEST_F(SegmentJoinTest, AnMp4WithAudioJoinedFromThreeSegments) {
+  ClipSpec spec;
+  spec.frames = 61;
+  spec.rate = "30000/1001";
+  spec.audio = true;
+  spec.gop = 15;
+  const std::string source = dir_.File("source.mp4");
+  ASSERT_EQ(MakeClip(source, spec), 0);
+  JoinReport report = JoinAndCheck(source, {0, 17, 40, 61}, dir_.File("out.mp4"), "mp4");
+  ASSERT_EQ(report.streams.size(), 1u);
+  EXPECT_TRUE(report.streams[0].kept);
+  EXPECT_EQ(report.streams[0].codec, "aac");
+  EXPECT_EQ(report.video_packets, 61);
+}
+
+TEST_F(SegmentJoinTest, AVariableRateMkvWithSubtitlesInMkvAndInMp4) {
+  ClipSpec spec;
+  spec.frames = 40;
+  spec.variable_rate = true;
+  spec.audio = true;
+  spec.subtitle = true;
+  spec.gop = 10;
+  const std::string source = dir_.File("source.mkv");
+  ASSERT_EQ(MakeClip(source, spec), 0);
+  codec_ = "h264";
+  JoinReport mkv = JoinAndCheck(source, {0, 13, 27, 40}, dir_.File("out.mkv"), "matroska");
+  ASSERT_EQ(mkv.streams.size(), 2u);
+  EXPECT_TRUE(mkv.streams[0].kept && mkv.streams[1].kept) << JoinReportJson(mkv).dump();
+  JoinReport mp4 = JoinAndCheck(source, {0, 20, 40}, dir_.File("out.mp4"), "mp4");
+  ASSERT_EQ(mp4.streams.size(), 2u);
+  EXPECT_EQ(mp4.streams[1].codec, "subrip");
+  EXPECT_FALSE(mp4.streams[1].kept) << "MP4 cannot hold SRT: reported, not fatal";
+  EXPECT_NE(mp4.streams[1].reason.find("cannot hold subrip"), std::string::npos);
+  EXPECT_EQ(mp4.streams[0].codec, "flac");
+  EXPECT_TRUE(mp4.streams[0].kept);
+}
+
+TEST_F(SegmentJoinTest, MissingSegmentsAreErrors) {
+  EXPECT_EQ(JoinSegments({}, "x", dir_.File("o.mp4"), "mp4").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(JoinSegments({dir_.File("none.mp4")}, "x", dir_.File("o.mp4"), "mp4").status().code(),
+            StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace tsdsr::video
