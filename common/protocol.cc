@@ -160,7 +160,11 @@ void to_json(json& j, const WorkerLiveStats& v) {
 
 void to_json(json& j, const JobHeader& v) {
   j = json{{"job_id", v.job_id}, {"scale", v.scale},           {"process_size", v.process_size},
-           {"format", v.format}, {"timeout_ms", v.timeout_ms}, {"attempt", v.attempt}};
+           {"format", v.format}, {"timeout_ms", v.timeout_ms}, {"attempt", v.attempt}, {"kind", v.kind}};
+  if (v.kind == kVideoChunkJob) {
+    j.update({{"first_pts", v.first_pts}, {"last_pts", v.last_pts}, {"frames", v.frames}, {"codec", v.codec},
+              {"crf", v.crf}, {"preset", v.preset}, {"container", v.container}});
+  }
 }
 
 void to_json(json& j, const ProgressHeader& v) {
@@ -178,7 +182,8 @@ void to_json(json& j, const ResultHeader& v) {
            {"content_type", v.content_type},
            {"decode_ms", v.decode_ms},
            {"compute_ms", v.compute_ms},
-           {"encode_ms", v.encode_ms}};
+           {"encode_ms", v.encode_ms},
+           {"frames", v.frames}};
 }
 
 void to_json(json& j, const CancelHeader& v) { j = json{{"job_id", v.job_id}}; }
@@ -238,6 +243,18 @@ Result<JobHeader> ParseJobHeader(const json& j) {
   r.Optional("format", v.format);
   r.Optional("timeout_ms", v.timeout_ms);
   r.Optional("attempt", v.attempt);
+  r.Optional("kind", v.kind);
+  if (v.kind == kVideoChunkJob) {
+    r.Required("first_pts", v.first_pts);
+    r.Required("last_pts", v.last_pts);
+    r.Required("frames", v.frames);
+    r.Required("codec", v.codec);
+    r.Optional("crf", v.crf);
+    r.Optional("preset", v.preset);
+    r.Optional("container", v.container);
+  } else if (r.status().ok() && v.kind != kImageJob) {
+    return Status::InvalidArgument("JOB field 'kind' must be image or video_chunk");
+  }
   return Finish(r, v);
 }
 
@@ -264,6 +281,7 @@ Result<ResultHeader> ParseResultHeader(const json& j) {
   r.Optional("decode_ms", v.decode_ms);
   r.Optional("compute_ms", v.compute_ms);
   r.Optional("encode_ms", v.encode_ms);
+  r.Optional("frames", v.frames);
   if (r.status().ok() && !StatusCodeFromName(v.status)) {
     return Status::InvalidArgument("RESULT field 'status' is not a known status code");
   }

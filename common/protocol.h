@@ -79,6 +79,9 @@ struct WorkerLiveStats {
   MemoryStats memory;
 };
 
+inline constexpr std::string_view kImageJob = "image";
+inline constexpr std::string_view kVideoChunkJob = "video_chunk";
+
 struct JobHeader {
   std::uint64_t job_id = 0;
   int scale = 2;
@@ -86,6 +89,17 @@ struct JobHeader {
   std::string format = "png";  // output encoding: png, jpeg, webp
   std::int64_t timeout_ms = 0; // time left when sent; 0 = none
   int attempt = 1;
+  std::string kind = std::string(kImageJob);  // kImageJob: payload[0] is an image; kVideoChunkJob: a video chunk
+  // Video chunks: payload[0] holds the source's video packets from the keyframe before the range (a NUT file);
+  // the worker makes the frames whose presentation timestamps (in that stream's time base) are within
+  // [first_pts, last_pts], `frames` of them, and encodes them as one segment.
+  std::int64_t first_pts = 0;
+  std::int64_t last_pts = 0;
+  int frames = 0;
+  std::string codec;    // h264, hevc or av1
+  int crf = -1;         // -1: the codec's default
+  std::string preset;   // empty: the codec's default
+  std::string container = "mp4";  // of the segment
 };
 
 struct ProgressHeader {
@@ -106,6 +120,7 @@ struct ResultHeader {
   double decode_ms = 0;
   double compute_ms = 0;
   double encode_ms = 0;
+  int frames = 0;  // video chunks: frames encoded into the segment
 };
 
 struct CancelHeader {

@@ -82,5 +82,33 @@ TEST(ProtocolTest, TypedParsersNameTheBadField) {
   EXPECT_TRUE(ParseJobHeader(nlohmann::json{{"job_id", 18446744073709551615ULL}, {"scale", 2}, {"process_size", 64}}).ok());
 }
 
+TEST(ProtocolTest, VideoChunkJobsRoundTripAndOtherKindsAreRefused) {
+  JobHeader chunk;
+  chunk.job_id = 9;
+  chunk.kind = std::string(kVideoChunkJob);
+  chunk.first_pts = 1001 * 17;
+  chunk.last_pts = 1001 * 39;
+  chunk.frames = 23;
+  chunk.codec = "hevc";
+  chunk.crf = 24;
+  chunk.preset = "medium";
+  auto parsed = ParseJobHeader(nlohmann::json(chunk));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->kind, "video_chunk");
+  EXPECT_EQ(parsed->first_pts, 17017);
+  EXPECT_EQ(parsed->last_pts, 39039);
+  EXPECT_EQ(parsed->frames, 23);
+  EXPECT_EQ(parsed->codec, "hevc");
+  EXPECT_EQ(parsed->crf, 24);
+  EXPECT_EQ(parsed->container, "mp4");
+  EXPECT_EQ(ParseJobHeader(nlohmann::json{{"job_id", 1}, {"scale", 2}, {"process_size", 64}})->kind, "image");
+  auto unknown = ParseJobHeader(nlohmann::json{{"job_id", 1}, {"scale", 2}, {"process_size", 64}, {"kind", "audio"}});
+  EXPECT_FALSE(unknown.ok());
+  auto incomplete =
+      ParseJobHeader(nlohmann::json{{"job_id", 1}, {"scale", 2}, {"process_size", 64}, {"kind", "video_chunk"}});
+  ASSERT_FALSE(incomplete.ok());
+  EXPECT_NE(incomplete.status().message().find("first_pts"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tsdsr::proto

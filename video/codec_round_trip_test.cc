@@ -25,6 +25,7 @@ struct Decoded {
 Result<Decoded> DecodeAll(Demuxer& demuxer, std::int64_t first = FrameDecoder::kFromStart,
                           std::int64_t last = FrameDecoder::kToEnd) {
   TSDSR_ASSIGN_OR_RETURN(auto decoder, FrameDecoder::Open(demuxer, 1));
+  if (first != FrameDecoder::kFromStart) TSDSR_RETURN_IF_ERROR(decoder->SeekBefore(first));
   Decoded out;
   TSDSR_RETURN_IF_ERROR(decoder->Decode(first, last, [&](DecodedFrame frame) {
     out.indices.push_back(ReadIndex(frame.bgr));

@@ -2,7 +2,8 @@
 
 namespace tsdsr::video {
 
-Result<std::unique_ptr<FrameDecoder>> FrameDecoder::Open(Demuxer& demuxer, int threads) {
+Result<std::unique_ptr<FrameDecoder>> FrameDecoder::Open(Demuxer& demuxer, int threads,
+                                                         std::optional<Rational> time_base) {
   AVFormatContext* context = demuxer.context();
   const int stream = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   if (stream < 0) return Status::InvalidArgument(demuxer.name() + " has no video stream");
@@ -13,6 +14,8 @@ Result<std::unique_ptr<FrameDecoder>> FrameDecoder::Open(Demuxer& demuxer, int t
                                    avcodec_get_name(parameters->codec_id));
   }
   std::unique_ptr<FrameDecoder> decoder(new FrameDecoder(demuxer, stream));
+  decoder->stream_time_base_ = context->streams[stream]->time_base;
+  decoder->time_base_ = time_base ? AVRational{time_base->num, time_base->den} : decoder->stream_time_base_;
   decoder->codec_.reset(avcodec_alloc_context3(codec));
   if (!decoder->codec_) return Status::Internal("cannot allocate a video decoder");
   int rc = avcodec_parameters_to_context(decoder->codec_.get(), parameters);
@@ -24,12 +27,15 @@ Result<std::unique_ptr<FrameDecoder>> FrameDecoder::Open(Demuxer& demuxer, int t
   return decoder;
 }
 
+Status FrameDecoder::SeekBefore(std::int64_t pts) {
+  const std::int64_t target = av_rescale_q(pts, time_base_, stream_time_base_);
+  const int rc = av_seek_frame(demuxer_.context(), stream_, target, AVSEEK_FLAG_BACKWARD);
+  if (rc < 0) return AvError(rc, "cannot seek in " + demuxer_.name());
+  avcodec_flush_buffers(codec_.get());
+  return Status::Ok();
+}
+
 Status FrameDecoder::Decode(std::int64_t first_pts, std::int64_t last_pts, const FrameSink& sink) {
-  if (first_pts != kFromStart) {
-    const int rc = av_seek_frame(demuxer_.context(), stream_, first_pts, AVSEEK_FLAG_BACKWARD);
-    if (rc < 0) return AvError(rc, "cannot seek in " + demuxer_.name());
-    avcodec_flush_buffers(codec_.get());
-  }
   Packet packet = NewPacket();
   bool done = false;
   while (!done) {
@@ -55,7 +61,7 @@ Status FrameDecoder::Drain(std::int64_t first_pts, std::int64_t last_pts, const 
       av_frame_unref(frame_.get());
       continue;  // the rest of what the decoder holds is later still
     }
-    if (pts >= first_pts || first_pts == kFromStart) {
+    if (pts >= first_pts) {
       if (to_bgr_ && (frame_->width != codec_->width || frame_->height != codec_->height)) {
         return Status::InvalidArgument(demuxer_.name() + ": the frame size changes within the stream");
       }

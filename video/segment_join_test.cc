@@ -60,6 +60,7 @@ class SegmentJoinTest : public ::testing::Test {
     EXPECT_TRUE(encoder.ok()) << encoder.status().ToString();
     auto demuxer = Demuxer::OpenFile(source);
     auto decoder = FrameDecoder::Open(**demuxer, 1);
+    EXPECT_TRUE((*decoder)->SeekBefore(v.frames[from].pts).ok());
     Status decoded = (*decoder)->Decode(v.frames[from].pts, v.frames[to - 1].pts, [&](DecodedFrame frame) {
       cv::Mat big;
       cv::resize(frame.bgr, big, cv::Size(), 2, 2, cv::INTER_NEAREST);
