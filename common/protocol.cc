@@ -163,7 +163,10 @@ void to_json(json& j, const JobHeader& v) {
            {"format", v.format}, {"timeout_ms", v.timeout_ms}, {"attempt", v.attempt}, {"kind", v.kind}};
   if (v.kind == kVideoChunkJob) {
     j.update({{"first_pts", v.first_pts}, {"last_pts", v.last_pts}, {"frames", v.frames}, {"codec", v.codec},
-              {"crf", v.crf}, {"preset", v.preset}, {"container", v.container}});
+              {"crf", v.crf}, {"preset", v.preset}, {"container", v.container}, {"tb_num", v.tb_num},
+              {"tb_den", v.tb_den}, {"rate_num", v.rate_num}, {"rate_den", v.rate_den}, {"sar_num", v.sar_num},
+              {"sar_den", v.sar_den}, {"color_range", v.color_range}, {"color_space", v.color_space},
+              {"color_primaries", v.color_primaries}, {"color_transfer", v.color_transfer}});
   }
 }
 
@@ -252,6 +255,20 @@ Result<JobHeader> ParseJobHeader(const json& j) {
     r.Optional("crf", v.crf);
     r.Optional("preset", v.preset);
     r.Optional("container", v.container);
+    r.Required("tb_num", v.tb_num);
+    r.Required("tb_den", v.tb_den);
+    r.Required("rate_num", v.rate_num);
+    r.Required("rate_den", v.rate_den);
+    r.Optional("sar_num", v.sar_num);
+    r.Optional("sar_den", v.sar_den);
+    r.Optional("color_range", v.color_range);
+    r.Optional("color_space", v.color_space);
+    r.Optional("color_primaries", v.color_primaries);
+    r.Optional("color_transfer", v.color_transfer);
+    if (r.status().ok() && (v.tb_num <= 0 || v.tb_den <= 0 || v.rate_num <= 0 || v.rate_den <= 0 ||
+                            v.sar_num <= 0 || v.sar_den <= 0 || v.frames <= 0 || v.last_pts < v.first_pts)) {
+      return Status::InvalidArgument("JOB video chunk has a non-positive rate, time base, aspect or frame count");
+    }
   } else if (r.status().ok() && v.kind != kImageJob) {
     return Status::InvalidArgument("JOB field 'kind' must be image or video_chunk");
   }

@@ -100,6 +100,19 @@ struct JobHeader {
   int crf = -1;         // -1: the codec's default
   std::string preset;   // empty: the codec's default
   std::string container = "mp4";  // of the segment
+  // The source video's time base (of first_pts/last_pts and the segment's timestamps), nominal frame rate,
+  // sample aspect and colour tags (FFmpeg's enum values): the same for every chunk of a video, so that its
+  // segments have the same parameter sets and join by stream copy.
+  int tb_num = 1;
+  int tb_den = 25;
+  int rate_num = 25;
+  int rate_den = 1;
+  int sar_num = 1;
+  int sar_den = 1;
+  int color_range = 0;
+  int color_space = 2;
+  int color_primaries = 2;
+  int color_transfer = 2;
 };
 
 struct ProgressHeader {

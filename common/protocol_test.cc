@@ -92,6 +92,11 @@ TEST(ProtocolTest, VideoChunkJobsRoundTripAndOtherKindsAreRefused) {
   chunk.codec = "hevc";
   chunk.crf = 24;
   chunk.preset = "medium";
+  chunk.tb_num = 1;
+  chunk.tb_den = 30000;
+  chunk.rate_num = 30000;
+  chunk.rate_den = 1001;
+  chunk.color_space = 1;
   auto parsed = ParseJobHeader(nlohmann::json(chunk));
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(parsed->kind, "video_chunk");
@@ -101,6 +106,12 @@ TEST(ProtocolTest, VideoChunkJobsRoundTripAndOtherKindsAreRefused) {
   EXPECT_EQ(parsed->codec, "hevc");
   EXPECT_EQ(parsed->crf, 24);
   EXPECT_EQ(parsed->container, "mp4");
+  EXPECT_EQ(parsed->tb_den, 30000);
+  EXPECT_EQ(parsed->rate_den, 1001);
+  EXPECT_EQ(parsed->color_space, 1);
+  nlohmann::json zero_rate = nlohmann::json(chunk);
+  zero_rate["rate_num"] = 0;
+  EXPECT_FALSE(ParseJobHeader(zero_rate).ok());
   EXPECT_EQ(ParseJobHeader(nlohmann::json{{"job_id", 1}, {"scale", 2}, {"process_size", 64}})->kind, "image");
   auto unknown = ParseJobHeader(nlohmann::json{{"job_id", 1}, {"scale", 2}, {"process_size", 64}, {"kind", "audio"}});
   EXPECT_FALSE(unknown.ok());

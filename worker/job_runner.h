@@ -1,6 +1,8 @@
-// One job from bytes to bytes: decode the uploaded image, upscale it, encode the output.
+// One job from bytes to bytes: decode the uploaded image, upscale it, encode the output (video chunks go to
+// RunVideoChunk).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -15,6 +17,12 @@ struct JobReply {
   proto::ResultHeader header;  // status "ok" or the failure's code name, with `error`
   std::string image;           // encoded output when ok
 };
+
+// `reply` turned into the failure `status`: its code's name and message, no output.
+JobReply FailedReply(JobReply reply, const Status& status);
+
+// Milliseconds from `start` to now, for a reply's timings.
+double MillisSince(std::chrono::steady_clock::time_point start);
 
 // Runs `job` on `upscaler` (nullptr: the model failed to load, `load_error` says why). Never throws; every
 // failure is reported in the reply with its status code. `cancelled` is polled and `on_progress` (may be empty)
