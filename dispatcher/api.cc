@@ -53,7 +53,8 @@ JobPtr Api::MakeJob(const ImageRequest& request, std::shared_ptr<Pistache::Tcp::
   JobSink& pool = context_.pool();
   job->id = pool.NewJobId();
   const UpscaleQuery& query = request.query;
-  job->params = JobParams{query.scale, query.process_size, query.format, request.probe.width, request.probe.height};
+  job->params =
+      JobParams{query.scale, query.process_size, query.format, request.probe.width, request.probe.height, {}};
   job->priority = query.priority;
   job->image.assign(request.upload.bytes.data(), request.upload.bytes.size());
   job->submitted = Clock::now();

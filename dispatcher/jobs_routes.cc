@@ -132,7 +132,8 @@ std::string DownloadName(const JobRecord& record) {
         (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!safe) c = '_';
   }
-  const std::string extension = record.spec.format == "jpeg" ? "jpg" : record.spec.format;
+  std::string extension = record.spec.format == "jpeg" ? "jpg" : record.spec.format;
+  if (record.kind == JobKind::kVideo) extension = record.spec.format == "matroska" ? "mkv" : "mp4";
   return stem + "_x" + std::to_string(record.spec.scale) + "." + extension;
 }
 
@@ -151,19 +152,33 @@ void JobsRoutes::SendView(std::string_view endpoint, ResponseWriter& response, C
   SendJson(response, code, JobViewJson(view, context_.jobs().retention().result_ttl_ms));
 }
 
+Result<NewJob> JobsRoutes::ParseSubmission(const Request& request) {
+  const QueryLookup query = [&](const std::string& name) { return request.query().get(name); };
+  TSDSR_ASSIGN_OR_RETURN(UpscaleQuery upscale,
+                         ParseUpscaleQuery(query, context_.defaults(), context_.pool().Snapshot().scales));
+  TSDSR_ASSIGN_OR_RETURN(Upload upload, ExtractUpload(ContentTypeOf(request), request.body()));
+  const auto header = request.headers().tryGetRaw("Idempotency-Key");
+  NewJob job;
+  TSDSR_ASSIGN_OR_RETURN(job.idempotency_key,
+                         IdempotencyKeyOf(header ? std::optional<std::string>(header->value()) : std::nullopt));
+  if (LooksLikeVideo(upload.content_type, upload.filename)) {
+    job.video = true;
+    job.spec = SpecOf(upscale, ImageProbe{}, upload.filename);
+    TSDSR_RETURN_IF_ERROR(ParseVideoQuery(query, &job.spec));
+  } else {
+    TSDSR_ASSIGN_OR_RETURN(ImageProbe probe, CheckImage(upload.bytes, context_.defaults().max_pixels));
+    job.spec = SpecOf(upscale, probe, upload.filename);
+  }
+  if (auto timeout = query("timeout_ms")) job.spec.timeout_ms = std::stoll(*timeout);  // validated, uncapped
+  job.input = upload.bytes;
+  return job;
+}
+
 void JobsRoutes::Submit(const Request& request, ResponseWriter response) {
   if (context_.RefuseWhileDraining(kJobs, response)) return;
-  auto image = context_.ParseImage(request);
-  if (!image.ok()) return context_.Reject(kJobs, response, image.status());
-  const auto header = request.headers().tryGetRaw("Idempotency-Key");
-  auto key = IdempotencyKeyOf(header ? std::optional<std::string>(header->value()) : std::nullopt);
-  if (!key.ok()) return context_.Reject(kJobs, response, key.status());
-  NewJob job;
-  job.spec = SpecOf(image->query, image->probe, image->upload.filename);
-  if (auto timeout = request.query().get("timeout_ms")) job.spec.timeout_ms = std::stoll(*timeout);  // validated
-  job.input = image->upload.bytes;
-  job.idempotency_key = std::move(*key);
-  auto submitted = context_.jobs().Submit(job);
+  auto job = ParseSubmission(request);
+  if (!job.ok()) return context_.Reject(kJobs, response, job.status());
+  auto submitted = context_.jobs().Submit(*job);
   if (!submitted.ok()) {
     const bool later = submitted.status().code() == StatusCode::kUnavailable;
     return context_.Reject(kJobs, response, submitted.status(), later ? kFullRetryAfterS : 0);

@@ -61,6 +61,8 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
   app.add_option("--max-batch-files", o.max_batch_files, "Files in one POST /upscale_batch (413 above)")
       ->capture_default_str();
   app.add_option("--max-jobs", o.max_jobs, "Async jobs accepted and not finished (503 above)")->capture_default_str();
+  app.add_option("--chunk-seconds", o.chunk_seconds, "Video jobs go to the workers in chunks of about this many "
+                 "seconds (shorter when more workers are idle)")->capture_default_str();
   app.add_option("--heartbeat-ms", o.heartbeat_ms, "Heartbeat interval to workers")->capture_default_str();
   app.add_option("--heartbeat-misses", o.heartbeat_misses, "Missed heartbeats before a worker is dropped")
       ->capture_default_str();
@@ -148,6 +150,7 @@ Status ValidateDispatcherOptions(const DispatcherOptions& o) {
   if (!(o.result_max_gb >= 0 && o.result_max_gb <= 1e6)) return OutOf("result-max-gb", "within 0..1000000 (0 = no cap)");
   if (o.max_batch_files < 1 || o.max_batch_files > 10000) return OutOf("max-batch-files", "within 1..10000");
   if (o.max_jobs < 1 || o.max_jobs > 10000000) return OutOf("max-jobs", "within 1..10000000");
+  if (!(o.chunk_seconds >= 0.1 && o.chunk_seconds <= 3600)) return OutOf("chunk-seconds", "within 0.1..3600");
   if (o.heartbeat_ms < 10 || o.heartbeat_ms > 600000) return OutOf("heartbeat-ms", "within 10..600000");
   if (o.heartbeat_misses < 1 || o.heartbeat_misses > 1000) return OutOf("heartbeat-misses", "within 1..1000");
   if (!IsLogLevel(o.log_level)) return OutOf("log-level", "trace, debug, info, warn, error or off");

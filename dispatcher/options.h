@@ -44,6 +44,7 @@ struct DispatcherOptions {
   std::string job_history = "7d";   // records of finished jobs without an output are kept this long
   int max_batch_files = 100;        // files in one POST /upscale_batch; more get 413
   int max_jobs = 10000;             // async jobs accepted and not finished; more get 503
+  double chunk_seconds = 2;         // video jobs are cut into chunks of about this long (more when workers idle)
   int heartbeat_ms = 1000;
   int heartbeat_misses = 3;
   std::string log_level = "info";

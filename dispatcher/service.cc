@@ -40,6 +40,8 @@ JobsOptions JobsOptionsOf(const DispatcherOptions& o) {
   j.retention.history_ms = *ParseDurationMillis(o.job_history);
   j.retention.max_result_bytes = static_cast<std::int64_t>(o.result_max_gb * 1e9);
   j.max_unfinished = static_cast<size_t>(o.max_jobs);
+  j.video.max_pixels = o.max_pixels;
+  j.video.chunk_seconds = o.chunk_seconds;
   return j;
 }
 

@@ -98,13 +98,15 @@ Result<Upload> ExtractUpload(std::string_view content_type, std::string_view bod
     for (const auto& part : parts) {
       if (part.name != "file") continue;
       if (part.body.empty()) return Status::InvalidArgument("multipart field 'file' is empty");
-      return Upload{part.body, part.filename};
+      return Upload{part.body, part.filename, part.content_type};
     }
     return Status::InvalidArgument("multipart field 'file' is missing" + FieldsSent(parts));
   }
-  if (type.rfind("image/", 0) == 0 || type == "application/octet-stream") return Upload{body, ""};
+  if (type.rfind("image/", 0) == 0 || type.rfind("video/", 0) == 0 || type == "application/octet-stream") {
+    return Upload{body, "", type};
+  }
   return Status::UnsupportedType("unsupported Content-Type '" + std::string(content_type) +
-                                 "'; send multipart/form-data with field 'file', or an image/* body");
+                                 "'; send multipart/form-data with field 'file', or an image/* or video/* body");
 }
 
 Result<std::vector<Upload>> ExtractBatchUploads(std::string_view content_type, std::string_view body,
@@ -117,7 +119,7 @@ Result<std::vector<Upload>> ExtractBatchUploads(std::string_view content_type, s
   TSDSR_ASSIGN_OR_RETURN(auto parts, ParseMultipart(body, boundary, std::max(max_files, size_t{1}) + kMaxOtherFields));
   std::vector<Upload> files;
   for (const auto& part : parts) {
-    if (part.name == "files" || part.name == "file") files.push_back(Upload{part.body, part.filename});
+    if (part.name == "files" || part.name == "file") files.push_back(Upload{part.body, part.filename, part.content_type});
   }
   if (files.empty()) return Status::InvalidArgument("multipart field 'files' is missing" + FieldsSent(parts));
   if (files.size() > max_files) {
@@ -156,6 +158,38 @@ JobSpec SpecOf(const UpscaleQuery& query, const ImageProbe& probe, const std::st
   spec.input_height = probe.height;
   spec.filename = filename;
   return spec;
+}
+
+Status ParseVideoQuery(const QueryLookup& query, JobSpec* spec) {
+  spec->codec = "hevc";
+  spec->format = "mp4";
+  if (auto codec = query("codec")) {
+    spec->codec = AsciiLower(*codec);
+    if (spec->codec == "h265") spec->codec = "hevc";
+    if (spec->codec != "h264" && spec->codec != "hevc" && spec->codec != "av1") {
+      return Status::InvalidArgument("codec must be h264, hevc or av1 (got '" + *codec + "')");
+    }
+  }
+  if (auto container = query("container")) {
+    const std::string c = AsciiLower(*container);
+    if (c != "mp4" && c != "mkv" && c != "matroska") {
+      return Status::InvalidArgument("container must be mp4 or mkv (got '" + *container + "')");
+    }
+    spec->format = c == "mp4" ? "mp4" : "matroska";
+  }
+  if (auto crf = query("crf")) {
+    TSDSR_ASSIGN_OR_RETURN(std::int64_t v, ParseInteger("crf", *crf));
+    const int max = spec->codec == "av1" ? 63 : 51;
+    if (v < 0 || v > max) return Status::InvalidArgument("crf must be 0 to " + std::to_string(max) + " for " + spec->codec);
+    spec->crf = static_cast<int>(v);
+  }
+  if (auto preset = query("preset")) {
+    const bool word = !preset->empty() && preset->size() <= 16 &&
+                      std::all_of(preset->begin(), preset->end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+    if (!word) return Status::InvalidArgument("preset must be a word such as fast or medium (8 for av1)");
+    spec->preset = *preset;
+  }
+  return Status::Ok();
 }
 
 }  // namespace tsdsr::dispatcher

@@ -42,11 +42,12 @@ Result<UpscaleQuery> ParseUpscaleQuery(const QueryLookup& query, const UpscaleDe
 // An uploaded file inside a request body; `bytes` points into the body.
 struct Upload {
   std::string_view bytes;
-  std::string filename;  // as the client named it; empty for a raw body
+  std::string filename;      // as the client named it; empty for a raw body
+  std::string content_type;  // the part's or the body's, as sent
 };
 
-// The uploaded image inside a request body: the multipart field `file`, or the whole body for a raw
-// image/* or application/octet-stream upload. InvalidArgument (empty body, no `file` field, bad multipart) or
+// The upload inside a request body: the multipart field `file`, or the whole body for a raw image/*, video/* or
+// application/octet-stream upload. InvalidArgument (empty body, no `file` field, bad multipart) or
 // UnsupportedType (any other Content-Type).
 Result<Upload> ExtractUpload(std::string_view content_type, std::string_view body);
 
@@ -72,5 +73,10 @@ Result<ImageRequest> ParseImageRequest(const QueryLookup& query, std::string_vie
 
 // What a job runs: the query's parameters, the probe's size and the upload's name.
 JobSpec SpecOf(const UpscaleQuery& query, const ImageProbe& probe, const std::string& filename);
+
+// The output settings of a video job from the query: codec (h264, hevc or av1; hevc by default), crf, preset and
+// container (mp4 or mkv; mp4 by default), into `spec` (format = the container's FFmpeg name). InvalidArgument
+// naming the parameter and what is allowed.
+Status ParseVideoQuery(const QueryLookup& query, JobSpec* spec);
 
 }  // namespace tsdsr::dispatcher

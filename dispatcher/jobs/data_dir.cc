@@ -18,7 +18,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string_view FolderOf(StoredFile kind) { return kind == StoredFile::kInput ? "inputs" : "results"; }
+std::string_view FolderOf(StoredFile kind) {
+  switch (kind) {
+    case StoredFile::kInput: return "inputs";
+    case StoredFile::kResult: return "results";
+    case StoredFile::kChunk: return "chunks";
+  }
+  return "results";
+}
+
+// A name of ours in the folder of `kind`: a job id, or for chunks "<id>-<n>".
+bool IsStoredName(StoredFile kind, std::string_view name) {
+  if (kind != StoredFile::kChunk) return IsJobId(name);
+  const size_t dash = name.find('-');
+  if (dash == std::string_view::npos || !IsJobId(name.substr(0, dash)) || dash + 1 >= name.size()) return false;
+  return name.substr(dash + 1).find_first_not_of("0123456789") == std::string_view::npos;
+}
 
 Status StorageError(const std::string& what, int error) {
   return Status::InsufficientStorage(what + ": " + std::strerror(error));
@@ -48,10 +63,20 @@ void SyncDirectory(const std::string& path) {
 
 }  // namespace
 
+std::string ChunkFileName(std::string_view id, int index) { return std::string(id) + "-" + std::to_string(index); }
+
+std::optional<std::pair<std::string, int>> ParseChunkFileName(std::string_view name) {
+  if (!IsStoredName(StoredFile::kChunk, name)) return std::nullopt;
+  const size_t dash = name.find('-');
+  const std::string_view digits = name.substr(dash + 1);
+  if (digits.size() > 9) return std::nullopt;
+  return std::make_pair(std::string(name.substr(0, dash)), std::stoi(std::string(digits)));
+}
+
 Result<std::unique_ptr<DataDir>> DataDir::Open(const std::string& path) {
   std::error_code error;
   const std::string absolute = fs::absolute(path, error).lexically_normal().string();
-  for (const char* folder : {"", "/inputs", "/results", "/tmp"}) {
+  for (const char* folder : {"", "/inputs", "/results", "/chunks", "/tmp"}) {
     fs::create_directories(absolute + folder, error);
     if (error) {
       return Status::InsufficientStorage("cannot create the data dir " + absolute + folder + ": " + error.message());
@@ -79,10 +104,24 @@ std::string DataDir::PathOf(StoredFile kind, std::string_view id) const {
   return path_ + "/" + std::string(FolderOf(kind)) + "/" + std::string(id);
 }
 
-Status DataDir::Write(StoredFile kind, std::string_view id, std::string_view bytes) {
+std::string DataDir::TemporaryPath(std::string_view name) const {
   static std::atomic<std::uint64_t> counter{0};
+  return path_ + "/tmp/" + std::string(name) + "." + std::to_string(counter.fetch_add(1));
+}
+
+Status DataDir::Publish(const std::string& temporary, StoredFile kind, std::string_view id) {
+  if (::rename(temporary.c_str(), PathOf(kind, id).c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    return StorageError("cannot store " + std::string(id) + " in the data dir " + path_, error);
+  }
+  SyncDirectory(path_ + "/" + std::string(FolderOf(kind)));
+  return Status::Ok();
+}
+
+Status DataDir::Write(StoredFile kind, std::string_view id, std::string_view bytes) {
   const std::string target = PathOf(kind, id);
-  const std::string temporary = path_ + "/tmp/" + std::string(id) + "." + std::to_string(counter.fetch_add(1));
+  const std::string temporary = TemporaryPath(id);
   const std::string what = "cannot store " + std::string(kind == StoredFile::kInput ? "the upload" : "the result") +
                            " in the data dir " + path_;
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -133,7 +172,7 @@ std::vector<std::string> DataDir::List(StoredFile kind) const {
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(path_ + "/" + std::string(FolderOf(kind)), error)) {
     std::string name = entry.path().filename().string();
-    if (IsJobId(name)) ids.push_back(std::move(name));
+    if (IsStoredName(kind, name)) ids.push_back(std::move(name));
   }
   return ids;
 }

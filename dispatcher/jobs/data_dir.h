@@ -1,5 +1,6 @@
 // The files of the job store under --data-dir: jobs.db (the JobStore's database), inputs/<id> (uploads of
-// jobs not finished yet), results/<id> (outputs), tmp/ (files being written; emptied at start). Every file is
+// jobs not finished yet), results/<id> (outputs), chunks/<id>-<n> (encoded segments of videos being made),
+// tmp/ (files being written; emptied at start). Every file is
 // written to tmp/, flushed to disk and renamed into place, so a reader — or a restarted dispatcher — never sees
 // a partial file. The directory is locked (flock on its LOCK file) for as long as the DataDir lives: two
 // dispatchers cannot share one. Thread-safe.
@@ -7,6 +8,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,7 +18,12 @@
 
 namespace tsdsr::dispatcher {
 
-enum class StoredFile { kInput, kResult };
+enum class StoredFile { kInput, kResult, kChunk };
+
+// The name of chunk `index`'s segment of job `id`, as a StoredFile::kChunk name, and back (nullopt for a name
+// that is not one).
+std::string ChunkFileName(std::string_view id, int index);
+std::optional<std::pair<std::string, int>> ParseChunkFileName(std::string_view name);
 
 class DataDir {
  public:
@@ -28,8 +36,12 @@ class DataDir {
 
   const std::string& path() const { return path_; }
   std::string DatabasePath() const { return path_ + "/jobs.db"; }
-  // Absolute path of a stored file (whether it exists or not).
+  // Absolute path of a stored file (whether it exists or not); `id` is a job id, or a ChunkFileName.
   std::string PathOf(StoredFile kind, std::string_view id) const;
+  // A fresh path under tmp/ for a file being made (e.g. a video being joined); Publish moves it into place.
+  std::string TemporaryPath(std::string_view name) const;
+  // Moves `temporary` (from TemporaryPath, complete and flushed) to the stored file; InsufficientStorage on failure.
+  Status Publish(const std::string& temporary, StoredFile kind, std::string_view id);
 
   // Stores `bytes` as the file of `id` (replacing an older one). InsufficientStorage saying what and why (no space,
   // read-only, I/O error, ...) when it cannot; nothing is left behind then.
@@ -38,7 +50,7 @@ class DataDir {
   Result<std::string> Read(StoredFile kind, std::string_view id) const;
   // Removes the file; a file that is not there is not an error.
   void Remove(StoredFile kind, std::string_view id);
-  // Ids of the files of `kind` present now (for removing the ones no job refers to).
+  // Names of the files of `kind` present now (for removing the ones no job refers to).
   std::vector<std::string> List(StoredFile kind) const;
   // Bytes the file system still gives this process, -1 when unknown.
   std::int64_t AvailableBytes() const;

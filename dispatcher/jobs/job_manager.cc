@@ -87,8 +87,13 @@ Status JobManager::Recover() {
     auto active = std::make_unique<Active>();
     active->order = next_order_++;
     active->record = std::move(record);
-    Admit(*active);
     ++unfinished_async_;
+    if (active->record.kind != JobKind::kVideo) {
+      Admit(*active);
+    } else if (Status resumed = RecoverVideo(*active); !resumed.ok()) {
+      Finish(*active, resumed);  // its upload no longer reads as it did: failed, with why
+      continue;
+    }
     active_.emplace(active->record.id, std::move(active));
   }
   if (!unfinished.empty()) spdlog::info("{} job(s) from before the restart queued again", unfinished.size());
@@ -110,6 +115,17 @@ void JobManager::RemoveOrphanFiles() {
       ++removed;
     }
   }
+  for (const std::string& name : dir_->List(StoredFile::kChunk)) {
+    const auto parsed = ParseChunkFileName(name);
+    auto it = parsed ? active_.find(parsed->first) : active_.end();
+    const bool kept = it != active_.end() && it->second->video &&
+                      parsed->second < static_cast<int>(it->second->video->chunks().size()) &&
+                      it->second->video->chunks()[static_cast<size_t>(parsed->second)].done;
+    if (!kept) {
+      dir_->Remove(StoredFile::kChunk, name);
+      ++removed;
+    }
+  }
   if (removed > 0) spdlog::info("removed {} stored file(s) no job refers to", removed);
 }
 
@@ -120,6 +136,42 @@ Result<Submitted> JobManager::Replay(const JobRecord& existing, const std::strin
   }
   TSDSR_ASSIGN_OR_RETURN(JobView view, Get(existing.id));
   return Submitted{std::move(view), /*replayed=*/true};
+}
+
+Result<JobRecord> JobManager::StoreNewJob(const NewJob& job, const std::string& fingerprint,
+                                         std::unique_ptr<VideoJob>* video) {
+  JobRecord record;
+  record.id = NewJobId();
+  record.spec = job.spec;
+  record.idempotency_key = job.idempotency_key;
+  record.fingerprint = fingerprint;
+  record.input_bytes = static_cast<std::int64_t>(job.input.size());
+  record.created_ms = UnixMillisNow();
+  TSDSR_RETURN_IF_ERROR(dir_->Write(StoredFile::kInput, record.id, job.input));
+  Status stored;
+  if (job.video) {
+    int workers = 0;
+    for (const auto& w : sink_.Snapshot().workers) workers += w.description.status == "ok" ? 1 : 0;
+    auto planned = VideoJob::Plan(dir_->PathOf(StoredFile::kInput, record.id), job.spec, options_.video, workers);
+    if (planned.ok()) {
+      *video = std::move(*planned);
+      record.kind = JobKind::kVideo;
+      record.spec.input_width = (*video)->source().video.width;
+      record.spec.input_height = (*video)->source().video.height;
+      record.details = (*video)->Summary().dump();
+    }
+    stored = planned.status();
+  }
+  if (stored.ok()) stored = store_->Insert(record);
+  if (stored.ok() && *video) {
+    stored = store_->SaveChunks(record.id, (*video)->chunks());
+    if (!stored.ok()) (void)store_->Delete(record.id);
+  }
+  if (!stored.ok()) {
+    dir_->Remove(StoredFile::kInput, record.id);
+    return stored;
+  }
+  return record;
 }
 
 Result<Submitted> JobManager::Submit(const NewJob& job) {
@@ -139,29 +191,23 @@ Result<Submitted> JobManager::Submit(const NewJob& job) {
     return Status::InsufficientStorage("the data dir " + dir_->path() + " has only " + std::to_string(available) +
                                        " bytes free; no job is accepted until space is freed");
   }
-  JobRecord record;
-  record.id = NewJobId();
-  record.spec = job.spec;
-  record.idempotency_key = job.idempotency_key;
-  record.fingerprint = fingerprint;
-  record.input_bytes = static_cast<std::int64_t>(job.input.size());
-  record.created_ms = UnixMillisNow();
-  TSDSR_RETURN_IF_ERROR(dir_->Write(StoredFile::kInput, record.id, job.input));
-  if (Status inserted = store_->Insert(record); !inserted.ok()) {
-    dir_->Remove(StoredFile::kInput, record.id);
-    if (inserted.code() == StatusCode::kConflict && !job.idempotency_key.empty()) {
+  std::unique_ptr<VideoJob> video;
+  auto record = StoreNewJob(job, fingerprint, &video);
+  if (!record.ok()) {
+    if (record.status().code() == StatusCode::kConflict && !job.idempotency_key.empty()) {
       TSDSR_ASSIGN_OR_RETURN(auto existing, store_->FindByIdempotencyKey(job.idempotency_key));
       if (existing) return Replay(*existing, fingerprint);  // the same key, submitted at the same moment
     }
-    return inserted;
+    return record.status();
   }
   Submitted submitted;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto active = std::make_unique<Active>();
     active->order = next_order_++;
-    active->record = std::move(record);
-    Admit(*active);
+    active->record = std::move(*record);
+    active->video = std::move(video);
+    active->video ? AdmitChunks(*active) : Admit(*active);
     ++unfinished_async_;
     report_stale_ = true;
     submitted.view = ViewOf(*active);
@@ -176,8 +222,19 @@ JobView JobManager::ViewOf(const Active& active) const {
   view.record = active.record;
   view.done = active.done;
   view.total = active.total;
+  std::string first_key = active.record.id;
+  if (active.video) {
+    view.done = active.video->frames_done();
+    view.total = active.video->total_frames();
+    view.frames_per_second = active.video->frames_per_second();
+    view.eta_seconds = active.video->eta_seconds();
+    view.chunks = static_cast<int>(active.video->chunks().size());
+    view.chunks_stored = view.chunks - static_cast<int>(active.video->Pending().size());
+    const std::vector<int> pending = active.video->Pending();
+    if (!pending.empty()) first_key = ChunkKey(active.record.id, pending.front());
+  }
   if (active.record.state == JobState::kQueued) {
-    view.position = active.pool_id != 0 ? std::optional<size_t>(0) : waiting_async_.Position(active.record.id);
+    view.position = active.in_pool() ? std::optional<size_t>(0) : waiting_async_.Position(first_key);
   }
   return view;
 }
@@ -214,14 +271,15 @@ Result<JobView> JobManager::Cancel(std::string_view id) {
                             " already");
   }
   Active& active = *it->second;
-  const bool queued = waiting_async_.Remove(active.record.id);
-  if (!queued && active.pool_id != 0) {
-    sink_.Cancel(active.pool_id, "cancelled: DELETE /jobs/" + active.record.id);
-    active.cancelled = true;  // the pool's answer for it is dropped when it comes
-  }
+  waiting_async_.Remove(active.record.id);
+  if (active.video) ForgetChunks(active);
+  const std::string why = "cancelled: DELETE /jobs/" + active.record.id;
+  if (active.pool_id != 0) sink_.Cancel(active.pool_id, why);
+  for (const auto& [chunk, pool_id] : active.chunk_pool) sink_.Cancel(pool_id, why);
+  active.cancelled = active.in_pool();  // the pool's answers for it are dropped when they come
   Finish(active, Status::Cancelled("cancelled by the client"));
   JobView view = ViewOf(active);
-  if (queued) active_.erase(it);
+  if (!active.cancelled) active_.erase(it);
   return view;
 }
 

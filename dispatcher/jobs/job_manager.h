@@ -30,6 +30,7 @@
 #include "dispatcher/jobs/job_store.h"
 #include "dispatcher/jobs/job_view.h"
 #include "dispatcher/jobs/result_retention.h"
+#include "dispatcher/jobs/video_job.h"
 #include "dispatcher/pool/job_sink.h"
 #include "dispatcher/status/metrics.h"
 #include "dispatcher/status/status_pages.h"
@@ -42,13 +43,15 @@ struct JobsOptions {
   std::chrono::milliseconds housekeeping_interval{1000};
   std::chrono::milliseconds refused_backoff{250};       // pause before offering the pool a job it refused
   std::chrono::milliseconds keepalive_interval{15000};  // listeners get a keep-alive tick this often
+  VideoLimits video;                                    // of video jobs
 };
 
-// A validated async job to accept. `input` is the encoded image as uploaded.
+// A validated async job to accept. `input` is the encoded image (or the video) as uploaded.
 struct NewJob {
   JobSpec spec;
   std::string_view input;
   std::string idempotency_key;  // empty: none
+  bool video = false;           // the upload is a video: it is probed and cut into chunks
 };
 
 struct Submitted {
@@ -90,7 +93,8 @@ class JobManager {
   JobManager& operator=(const JobManager&) = delete;
 
   // Accepts an async job. Conflict when the idempotency key was used for a different request, Unavailable when
-  // max_unfinished jobs wait already, InsufficientStorage when the data dir cannot take it (nothing is stored then).
+  // max_unfinished jobs wait already, InsufficientStorage when the data dir cannot take it (nothing is stored then);
+  // for a video, what VideoJob::Plan refuses.
   Result<Submitted> Submit(const NewJob& job);
   // NotFound for an unknown id.
   Result<JobView> Get(std::string_view id);
@@ -146,8 +150,12 @@ class JobManager {
   JobManager(JobsOptions options, std::unique_ptr<DataDir> dir, std::unique_ptr<JobStore> store, JobSink& sink,
              Metrics& metrics);
   Status Recover();
+  Status RecoverVideo(Active& active);
   void RemoveOrphanFiles();
   Result<Submitted> Replay(const JobRecord& existing, const std::string& fingerprint);
+  // Writes the upload and the record of a new async job (for a video, plans it first and stores its chunks).
+  // Nothing is left stored when it fails.
+  Result<JobRecord> StoreNewJob(const NewJob& job, const std::string& fingerprint, std::unique_ptr<VideoJob>* video);
   JobView ViewOf(const Active& active) const;     // mu_ held
   AdmissionQueue& QueueOf(const Active& active);  // where `active` waits
   void Admit(const Active& active);               // mu_ held: puts it in line
@@ -158,6 +166,15 @@ class JobManager {
   void Apply(Event event);          // mu_ held
   void Feed();                      // mu_ held
   JobPtr BuildJob(Active& active);  // mu_ held
+  // The parts of the manager that are about video jobs (job_manager_video.cc); all with mu_ held.
+  void AdmitChunks(const Active& active);
+  JobPtr BuildChunkJob(Active& active, int chunk);
+  void ApplyChunk(Active& active, int chunk, Event& event);
+  void FinishVideo(Active& active);
+  void FailVideo(Active& active, const Status& status);  // the job fails; its other chunks stop
+  void ForgetChunks(const Active& active);               // removes queued chunks and stored segments
+  // The callbacks of a pool job for `key` (a job id, or a chunk's key).
+  void Wire(Job& job, const std::string& key);
   // Ends the job `key` with `status` (and, when OK, the pool's `outcome`, whose output it stores) and forgets it.
   void Resolve(const std::string& key, Status status, JobOutcome* outcome);  // mu_ held
   // Writes the output of `outcome` for `active`; on failure `*status` says why.

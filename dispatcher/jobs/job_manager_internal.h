@@ -3,11 +3,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "dispatcher/jobs/job_manager.h"
+#include "dispatcher/jobs/video_job.h"
 
 namespace tsdsr::dispatcher {
 
@@ -21,8 +23,18 @@ struct JobManager::Active {
   int done = 0;            // tiles, from the worker's PROGRESS
   int total = 0;
   std::uint64_t pool_id = 0;  // the pool's id for it while the pool holds it
-  bool cancelled = false;     // cancelled while the pool held it: the pool's answer is dropped
+  bool cancelled = false;     // cancelled while the pool held it: the pool's answers are dropped
+  std::unique_ptr<VideoJob> video;          // video jobs
+  std::map<int, std::uint64_t> chunk_pool;  // video jobs: the pool's ids of the chunks it holds
+
+  // True while the pool holds some of it.
+  bool in_pool() const { return pool_id != 0 || !chunk_pool.empty(); }
 };
+
+// Admission and event keys: a job id, or "<id>#<chunk>" for a chunk of a video.
+std::string ChunkKey(const std::string& id, int chunk);
+// The job id of `key`, and its chunk (-1 for a whole job).
+std::pair<std::string, int> SplitKey(const std::string& key);
 
 struct JobManager::Batch {
   std::uint64_t id = 0;

@@ -102,29 +102,35 @@ void JobManager::FinishStop() {
 }
 
 void JobManager::Apply(Event event) {
-  auto it = active_.find(event.key);
+  const auto [id, chunk] = SplitKey(event.key);
+  auto it = active_.find(id);
   if (it == active_.end()) return;
   Active& active = *it->second;
-  switch (event.kind) {
-    case Event::Kind::kStarted:
-      if (active.cancelled) return;
-      active.record.state = JobState::kRunning;
-      if (active.record.started_ms == 0) active.record.started_ms = UnixMillisNow();
-      active.record.attempts += 1;
-      active.record.worker = event.worker;
-      if (active.batch == nullptr) {
-        Persist(active.record);
-        Notify(ViewOf(active));
-      }
-      return;
-    case Event::Kind::kProgress:
+  if (event.kind == Event::Kind::kStarted) {
+    if (active.cancelled) return;
+    const bool first_start = active.record.state != JobState::kRunning;
+    active.record.state = JobState::kRunning;
+    if (active.record.started_ms == 0) active.record.started_ms = UnixMillisNow();
+    active.record.attempts += 1;
+    active.record.worker = event.worker;
+    if (active.batch == nullptr && (first_start || chunk < 0)) {
+      Persist(active.record);
+      Notify(ViewOf(active));
+    }
+    return;
+  }
+  if (event.kind == Event::Kind::kProgress) {
+    if (active.cancelled) return;
+    if (active.video) {
+      active.video->OnProgress(chunk, event.done);
+    } else {
       active.done = event.done;
       active.total = event.total;
-      if (active.batch == nullptr && !active.cancelled) Notify(ViewOf(active));
-      return;
-    case Event::Kind::kFinished:
-      break;
+    }
+    if (active.batch == nullptr) Notify(ViewOf(active));
+    return;
   }
+  if (chunk >= 0) return ApplyChunk(active, chunk, event);
   in_pool_ -= 1;
   active.pool_id = 0;
   if (active.cancelled) {  // answered when it was cancelled
@@ -160,10 +166,13 @@ void JobManager::Feed() {
   while (in_pool_ < room) {
     const std::optional<std::string> key = NextToFeed();
     if (!key) break;
-    Active& active = *active_.at(*key);
-    JobPtr job = BuildJob(active);
+    const auto [id, chunk] = SplitKey(*key);
+    auto it = active_.find(id);
+    if (it == active_.end()) continue;  // a chunk of a job that ended meanwhile
+    Active& active = *it->second;
+    JobPtr job = chunk >= 0 ? BuildChunkJob(active, chunk) : BuildJob(active);
     if (job == nullptr) continue;  // BuildJob answered it
-    active.pool_id = job->id;
+    (chunk >= 0 ? active.chunk_pool[chunk] : active.pool_id) = job->id;
     ++in_pool_;
     sink_.Submit(std::move(job));
   }
@@ -192,21 +201,24 @@ JobPtr JobManager::BuildJob(Active& active) {
     job->image = std::move(*input);
   }
   job->id = sink_.NewJobId();
-  job->params = JobParams{r.spec.scale, r.spec.process_size, r.spec.format, r.spec.input_width, r.spec.input_height};
+  job->params = JobParams{r.spec.scale, r.spec.process_size, r.spec.format, r.spec.input_width, r.spec.input_height, {}};
   job->priority = r.spec.priority;
   job->submitted = Clock::now();
   if (left_ms > 0) job->deadline = job->submitted + std::chrono::milliseconds(left_ms);
-  const std::string key = r.id;
-  job->done = [this, key](JobOutcome outcome) {
+  Wire(*job, r.id);
+  return job;
+}
+
+void JobManager::Wire(Job& job, const std::string& key) {
+  job.done = [this, key](JobOutcome outcome) {
     Post(Event{Event::Kind::kFinished, key, "", 0, 0, std::move(outcome)});
   };
-  job->on_started = [this, key](const std::string& worker) {
+  job.on_started = [this, key](const std::string& worker) {
     Post(Event{Event::Kind::kStarted, key, worker, 0, 0, JobOutcome{}});
   };
-  job->on_progress = [this, key](int done, int total) {
+  job.on_progress = [this, key](int done, int total) {
     Post(Event{Event::Kind::kProgress, key, "", done, total, JobOutcome{}});
   };
-  return job;
 }
 
 void JobManager::Resolve(const std::string& key, Status status, JobOutcome* outcome) {

@@ -27,8 +27,8 @@ constexpr std::array<std::pair<JobState, std::string_view>, 5> kStates = {{{JobS
                                                                            {JobState::kSucceeded, "succeeded"},
                                                                            {JobState::kFailed, "failed"},
                                                                            {JobState::kCancelled, "cancelled"}}};
-constexpr std::array<std::pair<JobKind, std::string_view>, 2> kKinds = {
-    {{JobKind::kAsync, "async"}, {JobKind::kBatch, "batch"}}};
+constexpr std::array<std::pair<JobKind, std::string_view>, 3> kKinds = {
+    {{JobKind::kAsync, "async"}, {JobKind::kBatch, "batch"}, {JobKind::kVideo, "video"}}};
 constexpr std::array<std::pair<ResultState, std::string_view>, 4> kResults = {{{ResultState::kNone, "none"},
                                                                                {ResultState::kStored, "stored"},
                                                                                {ResultState::kExpired, "expired"},

@@ -18,9 +18,10 @@ std::optional<JobState> JobStateFromName(std::string_view name);
 // True for succeeded, failed and cancelled: nothing changes a finished job any more.
 inline bool IsFinished(JobState state) { return state != JobState::kQueued && state != JobState::kRunning; }
 
-// Where a job came from: POST /jobs (durable, runs again after a restart) or one file of POST /upscale_batch
-// (stored once it succeeded, so that its output can be downloaded).
-enum class JobKind { kAsync, kBatch };
+// Where a job came from: POST /jobs with an image (durable, runs again after a restart), one file of
+// POST /upscale_batch (stored once it succeeded, so that its output can be downloaded), or POST /jobs with a
+// video (durable, cut into chunks that the pool makes in parallel).
+enum class JobKind { kAsync, kBatch, kVideo };
 std::string_view JobKindName(JobKind kind);
 std::optional<JobKind> JobKindFromName(std::string_view name);
 
@@ -39,6 +40,19 @@ struct JobSpec {
   int input_width = 0;
   int input_height = 0;
   std::string filename;  // as uploaded; may be empty
+  // Videos: `format` is the container (mp4 or matroska), these the encoder's settings.
+  std::string codec;   // h264, hevc or av1
+  int crf = -1;        // -1: the codec's default
+  std::string preset;  // empty: the codec's default
+};
+
+// One chunk of a video job: frames [first, last] in presentation order, and whether its segment is stored.
+struct ChunkRecord {
+  int index = 0;
+  std::int64_t first = 0;
+  std::int64_t last = 0;
+  bool done = false;
+  std::int64_t bytes = 0;  // of the stored segment
 };
 
 struct JobRecord {
@@ -62,6 +76,7 @@ struct JobRecord {
   std::int64_t result_bytes = 0;  // size of the stored output; 0 once it is gone
   ResultState result = ResultState::kNone;
   std::int64_t seq = 0;  // order of creation, assigned by the store (for listing newest first)
+  std::string details;   // videos: JSON of what the source is and how the output was checked
 };
 
 }  // namespace tsdsr::dispatcher

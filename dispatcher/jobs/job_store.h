@@ -57,6 +57,13 @@ class JobStore {
   // returns how many went.
   virtual Result<int> PurgeFinishedBefore(std::int64_t finished_before, int limit) = 0;
   virtual Result<StoreTotals> Totals() = 0;
+
+  // The chunks of video job `job_id`: written once when it is planned, marked as their segments are stored,
+  // read back after a restart (in index order), and deleted with the job's files.
+  virtual Status SaveChunks(std::string_view job_id, const std::vector<ChunkRecord>& chunks) = 0;
+  virtual Status MarkChunkDone(std::string_view job_id, int index, std::int64_t bytes) = 0;
+  virtual Result<std::vector<ChunkRecord>> Chunks(std::string_view job_id) = 0;
+  virtual Status DeleteChunks(std::string_view job_id) = 0;
 };
 
 }  // namespace tsdsr::dispatcher

@@ -21,9 +21,9 @@ std::string ResultUrl(const std::string& id) { return JobUrl(id) + "/result"; }
 json JobViewJson(const JobView& view, std::int64_t result_ttl_ms) {
   const JobRecord& r = view.record;
   const bool stored = r.result == ResultState::kStored;
-  const int total = r.state == JobState::kSucceeded && view.total == 0 ? 1 : view.total;
-  const int done = r.state == JobState::kSucceeded ? total : view.done;
-  return json{{"id", r.id},
+  const std::int64_t total = r.state == JobState::kSucceeded && view.total == 0 ? 1 : view.total;
+  const std::int64_t done = r.state == JobState::kSucceeded ? total : view.done;
+  json out{{"id", r.id},
               {"kind", JobKindName(r.kind)},
               {"status", JobStateName(r.state)},
               {"position", view.position ? json(*view.position) : json(nullptr)},
@@ -48,6 +48,18 @@ json JobViewJson(const JobView& view, std::int64_t result_ttl_ms) {
               {"result", r.state == JobState::kSucceeded ? json(ResultStateName(r.result)) : json(nullptr)},
               {"expires", stored && result_ttl_ms > 0 ? TimeOrNull(r.finished_ms + result_ttl_ms) : json(nullptr)},
               {"url", JobUrl(r.id)}};
+  if (r.kind == JobKind::kVideo) {
+    out["frames_per_s"] = view.frames_per_second > 0 ? json(view.frames_per_second) : json(nullptr);
+    out["eta_s"] = view.eta_seconds > 0 ? json(view.eta_seconds) : json(nullptr);
+    out["chunks"] = view.chunks > 0 ? json{{"total", view.chunks}, {"stored", view.chunks_stored}} : json(nullptr);
+    out["video"] = r.details.empty() ? json(nullptr) : json::parse(r.details, nullptr, false);
+    out["params"]["codec"] = r.spec.codec;
+    out["params"]["crf"] = r.spec.crf >= 0 ? json(r.spec.crf) : json(nullptr);
+    out["params"]["preset"] = TextOrNull(r.spec.preset);
+    out["params"]["container"] = r.spec.format;
+    out["params"].erase("format");
+  }
+  return out;
 }
 
 }  // namespace tsdsr::dispatcher

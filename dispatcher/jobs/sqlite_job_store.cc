@@ -40,18 +40,31 @@ CREATE TABLE IF NOT EXISTS jobs (
   output_height INTEGER NOT NULL,
   result_type TEXT NOT NULL,
   result_bytes INTEGER NOT NULL,
-  result TEXT NOT NULL
+  result TEXT NOT NULL,
+  codec TEXT NOT NULL,
+  crf INTEGER NOT NULL,
+  preset TEXT NOT NULL,
+  details TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+  job_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  first INTEGER NOT NULL,
+  last INTEGER NOT NULL,
+  done INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY (job_id, idx)
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_result ON jobs(result, finished_ms);
 )sql";
 
 // Every column but seq, in the order BindRecord binds and ReadRecord reads them (seq is read last).
-constexpr std::array<const char*, 26> kColumns = {
+constexpr std::array<const char*, 30> kColumns = {
     "id",           "kind",          "state",        "scale",        "process_size",    "format",      "priority",
     "timeout_ms",   "input_width",   "input_height", "filename",     "idempotency_key", "fingerprint", "input_bytes",
     "created_ms",   "started_ms",    "finished_ms",  "attempts",     "worker",          "error",       "error_code",
-    "output_width", "output_height", "result_type",  "result_bytes", "result"};
+    "output_width", "output_height", "result_type",  "result_bytes", "result", "codec", "crf", "preset", "details"};
 
 std::string ColumnList() {
   std::string list;
@@ -108,6 +121,10 @@ void BindRecord(SqliteStatement& s, const JobRecord& r, bool id_last) {
   s.Bind(i++, r.result_type);
   s.Bind(i++, r.result_bytes);
   s.Bind(i++, ResultStateName(r.result));
+  s.Bind(i++, r.spec.codec);
+  s.Bind(i++, std::int64_t{r.spec.crf});
+  s.Bind(i++, r.spec.preset);
+  s.Bind(i++, r.details);
   if (id_last) s.Bind(i, r.id);
 }
 
@@ -140,6 +157,10 @@ JobRecord ReadRecord(const SqliteStatement& s) {
   r.result_type = s.Text(i++);
   r.result_bytes = s.Int(i++);
   r.result = ResultStateFromName(s.Text(i++)).value_or(ResultState::kNone);
+  r.spec.codec = s.Text(i++);
+  r.spec.crf = static_cast<int>(s.Int(i++));
+  r.spec.preset = s.Text(i++);
+  r.details = s.Text(i++);
   r.seq = s.Int(i);
   return r;
 }
@@ -295,6 +316,55 @@ Result<StoreTotals> SqliteJobStore::Totals() {
   if (inputs.Step()) totals.input_bytes = inputs.Int(0);
   TSDSR_RETURN_IF_ERROR(inputs.status());
   return totals;
+}
+
+Status SqliteJobStore::SaveChunks(std::string_view job_id, const std::vector<ChunkRecord>& chunks) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TSDSR_RETURN_IF_ERROR(Exec(db_, "BEGIN", "job database"));
+  Status status;
+  for (const ChunkRecord& c : chunks) {
+    SqliteStatement s(db_, "INSERT OR REPLACE INTO chunks (job_id, idx, first, last, done, bytes) VALUES (?, ?, ?, ?, ?, ?)");
+    s.Bind(1, job_id);
+    s.Bind(2, std::int64_t{c.index});
+    s.Bind(3, c.first);
+    s.Bind(4, c.last);
+    s.Bind(5, std::int64_t{c.done ? 1 : 0});
+    s.Bind(6, c.bytes);
+    status = s.Run();
+    if (!status.ok()) break;
+  }
+  (void)Exec(db_, status.ok() ? "COMMIT" : "ROLLBACK", "job database");
+  return status;
+}
+
+Status SqliteJobStore::MarkChunkDone(std::string_view job_id, int index, std::int64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SqliteStatement s(db_, "UPDATE chunks SET done = 1, bytes = ? WHERE job_id = ? AND idx = ?");
+  s.Bind(1, bytes);
+  s.Bind(2, job_id);
+  s.Bind(3, std::int64_t{index});
+  TSDSR_RETURN_IF_ERROR(s.Run());
+  if (sqlite3_changes(db_) == 0) return Status::NotFound("no chunk " + std::to_string(index) + " of job " + std::string(job_id));
+  return Status::Ok();
+}
+
+Result<std::vector<ChunkRecord>> SqliteJobStore::Chunks(std::string_view job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SqliteStatement s(db_, "SELECT idx, first, last, done, bytes FROM chunks WHERE job_id = ? ORDER BY idx");
+  s.Bind(1, job_id);
+  std::vector<ChunkRecord> chunks;
+  while (s.Step()) {
+    chunks.push_back({static_cast<int>(s.Int(0)), s.Int(1), s.Int(2), s.Int(3) != 0, s.Int(4)});
+  }
+  TSDSR_RETURN_IF_ERROR(s.status());
+  return chunks;
+}
+
+Status SqliteJobStore::DeleteChunks(std::string_view job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SqliteStatement s(db_, "DELETE FROM chunks WHERE job_id = ?");
+  s.Bind(1, job_id);
+  return s.Run();
 }
 
 }  // namespace tsdsr::dispatcher

@@ -31,6 +31,10 @@ class SqliteJobStore final : public JobStore {
   Result<std::vector<JobRecord>> OldestStoredResults(int limit, std::int64_t finished_before) override;
   Result<int> PurgeFinishedBefore(std::int64_t finished_before, int limit) override;
   Result<StoreTotals> Totals() override;
+  Status SaveChunks(std::string_view job_id, const std::vector<ChunkRecord>& chunks) override;
+  Status MarkChunkDone(std::string_view job_id, int index, std::int64_t bytes) override;
+  Result<std::vector<ChunkRecord>> Chunks(std::string_view job_id) override;
+  Status DeleteChunks(std::string_view job_id) override;
 
  private:
   explicit SqliteJobStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

@@ -311,7 +311,7 @@ void Broker::Housekeep(Clock::time_point now) {
 void Broker::Dispatch(Clock::time_point now) {
   while (auto assignment = scheduler_.Next(now)) {
     Job& job = *assignment->job;
-    proto::JobHeader header;
+    proto::JobHeader header = job.params.chunk;
     header.job_id = job.id;
     header.scale = job.params.scale;
     header.process_size = job.params.process_size;

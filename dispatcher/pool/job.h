@@ -20,6 +20,9 @@ struct JobParams {
   std::string format = "png";  // output encoding
   int input_width = 0;         // from the dispatcher's probe of the image header
   int input_height = 0;
+  // A video chunk's fields of the JOB header (kind, range, encode settings, the video's parameters); the broker
+  // fills in the id, scale, process size, format, attempt and time left. An image job leaves it as it is.
+  proto::JobHeader chunk;
 };
 
 // What a job ends with. `status` OK means `image` holds the encoded output described by `result`.

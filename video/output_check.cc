@@ -1,0 +1,103 @@
+#include "video/output_check.h"
+
+#include <cmath>
+#include <map>
+
+#include "video/media_io.h"
+
+namespace tsdsr::video {
+namespace {
+
+// The bytes of every audio packet of `path`, by stream index, in file order.
+Result<std::map<int, std::vector<std::string>>> AudioPackets(const std::string& path) {
+  TSDSR_ASSIGN_OR_RETURN(auto demuxer, Demuxer::OpenFile(path));
+  std::map<int, std::vector<std::string>> packets;
+  Packet packet = NewPacket();
+  while (true) {
+    TSDSR_ASSIGN_OR_RETURN(bool more, demuxer->Read(packet.get()));
+    if (!more) break;
+    if (demuxer->context()->streams[packet->stream_index]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) continue;
+    packets[packet->stream_index].emplace_back(reinterpret_cast<const char*>(packet->data),
+                                               static_cast<size_t>(packet->size));
+  }
+  return packets;
+}
+
+void CheckFrames(const VideoInfo& in, const VideoInfo& out, const OutputExpectation& expected, OutputCheck* check) {
+  check->source_frames = static_cast<std::int64_t>(in.frames.size());
+  check->output_frames = static_cast<std::int64_t>(out.frames.size());
+  if (check->output_frames != check->source_frames) {
+    check->problems.push_back(std::to_string(check->output_frames) + " frames, not the source's " +
+                              std::to_string(check->source_frames));
+  }
+  const size_t n = std::min(in.frames.size(), out.frames.size());
+  for (size_t i = 0; i < n; ++i) {
+    const double t_in = double(in.frames[i].pts - in.frames[0].pts) * in.time_base.value();
+    const double t_out = double(out.frames[i].pts - out.frames[0].pts) * out.time_base.value();
+    check->max_timestamp_error_s = std::max(check->max_timestamp_error_s, std::abs(t_out - t_in));
+  }
+  const double start_in = in.frames.empty() ? 0 : double(in.frames[0].pts) * in.time_base.value();
+  const double start_out = out.frames.empty() ? 0 : double(out.frames[0].pts) * out.time_base.value();
+  check->max_timestamp_error_s = std::max(check->max_timestamp_error_s, std::abs(start_out - start_in));
+  if (check->max_timestamp_error_s > expected.timestamp_tolerance_s + 1e-9) {
+    check->problems.push_back("frame times differ from the source's by up to " +
+                              std::to_string(check->max_timestamp_error_s) + " s");
+  }
+  check->width = out.width;
+  check->height = out.height;
+  if (out.width != in.width * expected.scale || out.height != in.height * expected.scale) {
+    check->problems.push_back("size " + std::to_string(out.width) + "x" + std::to_string(out.height) + ", not " +
+                              std::to_string(in.width * expected.scale) + "x" +
+                              std::to_string(in.height * expected.scale));
+  }
+  check->codec = out.codec;
+  if (!expected.codec.empty() && out.codec != expected.codec) check->problems.push_back("codec " + out.codec);
+  check->pixel_format = out.pixel_format;
+  if (out.pixel_format != expected.pixel_format) check->problems.push_back("pixel format " + out.pixel_format);
+}
+
+}  // namespace
+
+Result<OutputCheck> CheckOutput(const std::string& source, const MediaInfo& source_info, const std::string& output,
+                                const OutputExpectation& expected) {
+  TSDSR_ASSIGN_OR_RETURN(MediaInfo out, ProbeFile(output));
+  OutputCheck check;
+  CheckFrames(source_info.video, out.video, expected, &check);
+  TSDSR_ASSIGN_OR_RETURN(auto in_audio, AudioPackets(source));
+  TSDSR_ASSIGN_OR_RETURN(auto out_audio, AudioPackets(output));
+  // Audio streams keep their order in the output; pair them up in that order.
+  auto out_it = out_audio.begin();
+  for (const auto& [stream, packets] : in_audio) {
+    AudioCheck a;
+    a.source_stream = stream;
+    a.source_packets = static_cast<std::int64_t>(packets.size());
+    if (out_it != out_audio.end()) {
+      a.output_packets = static_cast<std::int64_t>(out_it->second.size());
+      a.identical = out_it->second == packets;
+      ++out_it;
+    }
+    if (!a.identical) check.problems.push_back("audio stream " + std::to_string(stream) + " is not the source's");
+    check.audio.push_back(a);
+  }
+  return check;
+}
+
+nlohmann::json OutputCheckJson(const OutputCheck& check) {
+  nlohmann::json audio = nlohmann::json::array();
+  for (const auto& a : check.audio) {
+    audio.push_back({{"source_stream", a.source_stream},
+                     {"source_packets", a.source_packets},
+                     {"output_packets", a.output_packets},
+                     {"identical", a.identical}});
+  }
+  return {{"ok", check.ok()},
+          {"frames", {{"source", check.source_frames}, {"output", check.output_frames}}},
+          {"max_timestamp_error_s", check.max_timestamp_error_s},
+          {"size", std::to_string(check.width) + "x" + std::to_string(check.height)},
+          {"codec", check.codec},
+          {"pixel_format", check.pixel_format},
+          {"audio", audio},
+          {"problems", check.problems}};
+}
+
+}  // namespace tsdsr::video

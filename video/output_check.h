@@ -1,0 +1,51 @@
+// Whether an output video is what was asked of its source: every frame, in order, at the source's times, the
+// size times the scale, the codec and pixel format asked, and audio packets identical to the source's. The
+// figures go into the job's status; any miss fails the job instead of handing out a wrong file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "video/media_info.h"
+
+namespace tsdsr::video {
+
+struct OutputExpectation {
+  int scale = 2;
+  std::string codec;  // h264, hevc, av1
+  std::string pixel_format = "yuv420p";
+  double timestamp_tolerance_s = 0;  // what the containers can keep apart (1 ms when either is Matroska)
+};
+
+struct AudioCheck {
+  int source_stream = 0;
+  std::int64_t source_packets = 0;
+  std::int64_t output_packets = 0;
+  bool identical = false;  // same count, same bytes, same order
+};
+
+struct OutputCheck {
+  std::int64_t source_frames = 0;
+  std::int64_t output_frames = 0;
+  double max_timestamp_error_s = 0;
+  int width = 0;
+  int height = 0;
+  std::string codec;
+  std::string pixel_format;
+  std::vector<AudioCheck> audio;
+  std::vector<std::string> problems;  // empty when the output is right
+  bool ok() const { return problems.empty(); }
+};
+
+// Probes `output` and holds it against `source` (probed as `source_info`). Errors only for files that cannot be
+// read; a wrong output is an OutputCheck with problems.
+Result<OutputCheck> CheckOutput(const std::string& source, const MediaInfo& source_info, const std::string& output,
+                                const OutputExpectation& expected);
+
+nlohmann::json OutputCheckJson(const OutputCheck& check);
+
+}  // namespace tsdsr::video
