@@ -34,7 +34,8 @@ TEST(DispatcherOptionsTest, JobStoreFlags) {
   EXPECT_EQ(line.options.max_batch_files, 20);
   EXPECT_TRUE(ValidateDispatcherOptions(line.options).ok());
   for (std::vector<std::string> bad : {std::vector<std::string>{"--result-ttl", "1.5h"}, {"--job-history", "soon"},
-                                       {"--result-max-gb", "-1"}, {"--max-batch-files", "0"}, {"--max-jobs", "0"}}) {
+                                       {"--result-max-gb", "-1"}, {"--max-batch-files", "0"}, {"--max-jobs", "0"},
+                                       {"--chunk-seconds", "0"}}) {
     auto parsed = Parse(bad);
     ASSERT_FALSE(parsed.outcome.exit) << bad[0];
     Status status = ValidateDispatcherOptions(parsed.options);

@@ -127,6 +127,38 @@ TEST(ExtractBatchUploadsTest, RefusesTooManyFilesAndWrongBodies) {
   EXPECT_EQ(none.status().message(), "multipart field 'files' is missing (fields sent: 'x')");
 }
 
+TEST(ExtractUploadTest, VideosComeWithTheirType) {
+  std::string body =
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"clip.mp4\"\r\n"
+      "Content-Type: video/mp4\r\n\r\nMP4DATA\r\n--b--\r\n";
+  auto upload = ExtractUpload("multipart/form-data; boundary=b", body);
+  ASSERT_TRUE(upload.ok());
+  EXPECT_EQ(upload->content_type, "video/mp4");
+  EXPECT_EQ(upload->filename, "clip.mp4");
+  auto raw = ExtractUpload("video/x-matroska", "MKV");
+  ASSERT_TRUE(raw.ok()) << "a raw video/* body is an upload";
+  EXPECT_EQ(raw->content_type, "video/x-matroska");
+}
+
+TEST(VideoQueryTest, OutputSettingsWithTheirDefaultsAndLimits) {
+  JobSpec spec;
+  ASSERT_TRUE(ParseVideoQuery(Query({}), &spec).ok());
+  EXPECT_EQ(spec.codec, "hevc");
+  EXPECT_EQ(spec.format, "mp4");
+  EXPECT_EQ(spec.crf, -1);
+  ASSERT_TRUE(ParseVideoQuery(Query({{"codec", "AV1"}, {"container", "mkv"}, {"crf", "40"}, {"preset", "6"}}), &spec)
+                  .ok());
+  EXPECT_EQ(spec.codec, "av1");
+  EXPECT_EQ(spec.format, "matroska");
+  EXPECT_EQ(spec.crf, 40);
+  EXPECT_EQ(spec.preset, "6");
+  for (auto bad : std::vector<std::map<std::string, std::string>>{
+           {{"codec", "mpeg2"}}, {{"container", "avi"}}, {{"crf", "52"}}, {{"crf", "x"}}, {{"preset", "a b"}}}) {
+    JobSpec s;
+    EXPECT_EQ(ParseVideoQuery(Query(bad), &s).code(), StatusCode::kInvalidArgument) << bad.begin()->first;
+  }
+}
+
 TEST(CheckImageTest, AcceptsWholeImagesWithinTheLimit) {
   auto probe = CheckImage(TinyPng(), 1);
   ASSERT_TRUE(probe.ok()) << probe.status().ToString();

@@ -9,6 +9,7 @@
 
 #include "common/testing_scratch_dir.h"
 #include "video/frame_decoder.h"
+#include "video/output_check.h"
 #include "video/segment_encoder.h"
 #include "video/testing_clips.h"
 
@@ -158,6 +159,33 @@ TEST_F(SegmentJoinTest, AVariableRateMkvWithSubtitlesInMkvAndInMp4) {
   EXPECT_NE(mp4.streams[1].reason.find("cannot hold subrip"), std::string::npos);
   EXPECT_EQ(mp4.streams[0].codec, "flac");
   EXPECT_TRUE(mp4.streams[0].kept);
+}
+
+TEST_F(SegmentJoinTest, TheCheckSaysWhatIsWrongWithAnOutput) {
+  ClipSpec spec;
+  spec.frames = 30;
+  spec.audio = true;
+  const std::string source = dir_.File("source.mp4");
+  ASSERT_EQ(MakeClip(source, spec), 0);
+  auto info = ProbeFile(source);
+  ASSERT_TRUE(info.ok());
+  const std::string half = Segment(source, *info, 0, 15, 0);  // half the frames, no audio, x2
+  OutputExpectation expected;
+  expected.scale = 2;
+  expected.codec = "h264";
+  auto check = CheckOutput(source, *info, half, expected);
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_FALSE(check->ok());
+  EXPECT_EQ(check->output_frames, 15);
+  ASSERT_GE(check->problems.size(), 3u) << OutputCheckJson(*check).dump();
+  EXPECT_NE(check->problems[0].find("15 frames"), std::string::npos);
+  const std::string all = dir_.File("all.mp4");
+  codec_ = "h264";
+  ASSERT_TRUE(JoinSegments({Segment(source, *info, 0, 30, 1)}, source, all, "mp4").ok());
+  auto good = CheckOutput(source, *info, all, expected);
+  ASSERT_TRUE(good.ok());
+  EXPECT_TRUE(good->ok()) << OutputCheckJson(*good).dump();
+  EXPECT_TRUE(good->audio.at(0).identical);
 }
 
 TEST_F(SegmentJoinTest, MissingSegmentsAreErrors) {

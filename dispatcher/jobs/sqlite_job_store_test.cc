@@ -184,6 +184,37 @@ TEST_F(SqliteJobStoreTest, UnfinishedStoredResultsPurgeAndTotals) {
   EXPECT_TRUE(store->Get(old_result.id)->has_value());
 }
 
+TEST_F(SqliteJobStoreTest, ChunksOfAVideoJobAreKeptAndMarked) {
+  auto store = Open();
+  JobRecord r = Record(1);
+  r.kind = JobKind::kVideo;
+  r.spec.codec = "hevc";
+  r.spec.crf = 24;
+  r.spec.preset = "medium";
+  r.details = R"({"source":{"frames":45}})";
+  ASSERT_TRUE(store->Insert(r).ok());
+  ASSERT_TRUE(store->SaveChunks(r.id, {{0, 0, 14, false, 0}, {1, 15, 29, false, 0}, {2, 30, 44, false, 0}}).ok());
+  ASSERT_TRUE(store->MarkChunkDone(r.id, 1, 4096).ok());
+  EXPECT_EQ(store->MarkChunkDone(r.id, 7, 1).code(), StatusCode::kNotFound);
+  auto reopened = Open();
+  auto chunks = reopened->Chunks(r.id);
+  ASSERT_TRUE(chunks.ok());
+  ASSERT_EQ(chunks->size(), 3u);
+  EXPECT_FALSE((*chunks)[0].done);
+  EXPECT_TRUE((*chunks)[1].done);
+  EXPECT_EQ((*chunks)[1].bytes, 4096);
+  EXPECT_EQ((*chunks)[2].first, 30);
+  EXPECT_EQ((*chunks)[2].last, 44);
+  const JobRecord got = **reopened->Get(r.id);
+  EXPECT_EQ(got.kind, JobKind::kVideo);
+  EXPECT_EQ(got.spec.codec, "hevc");
+  EXPECT_EQ(got.spec.crf, 24);
+  EXPECT_EQ(got.spec.preset, "medium");
+  EXPECT_EQ(got.details, r.details);
+  ASSERT_TRUE(reopened->DeleteChunks(r.id).ok());
+  EXPECT_TRUE(reopened->Chunks(r.id)->empty());
+}
+
 TEST_F(SqliteJobStoreTest, UsesAWriteAheadLog) {
   auto store = Open();
   JobRecord r = Record(1);
