@@ -1,5 +1,6 @@
 #include "video/output_check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -8,20 +9,29 @@
 namespace tsdsr::video {
 namespace {
 
-// The bytes of every audio packet of `path`, by stream index, in file order.
-Result<std::map<int, std::vector<std::string>>> AudioPackets(const std::string& path) {
+struct AudioStream {
+  std::vector<std::string> packets;  // bytes, in file order
+  double start_s = 1e300;            // the earliest packet's time
+};
+
+// Every audio packet of `path`, by stream index.
+Result<std::map<int, AudioStream>> AudioPackets(const std::string& path) {
   TSDSR_ASSIGN_OR_RETURN(auto demuxer, Demuxer::OpenFile(path));
-  std::map<int, std::vector<std::string>> packets;
+  std::map<int, AudioStream> streams;
   Packet packet = NewPacket();
   while (true) {
     TSDSR_ASSIGN_OR_RETURN(bool more, demuxer->Read(packet.get()));
     if (!more) break;
-    if (demuxer->context()->streams[packet->stream_index]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) continue;
-    packets[packet->stream_index].emplace_back(reinterpret_cast<const char*>(packet->data),
-                                               static_cast<size_t>(packet->size));
+    const AVStream* stream = demuxer->context()->streams[packet->stream_index];
+    if (stream->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) continue;
+    AudioStream& a = streams[packet->stream_index];
+    a.packets.emplace_back(reinterpret_cast<const char*>(packet->data), static_cast<size_t>(packet->size));
+    if (packet->pts != AV_NOPTS_VALUE) a.start_s = std::min(a.start_s, double(packet->pts) * av_q2d(stream->time_base));
   }
-  return packets;
+  return streams;
 }
+
+double VideoStart(const VideoInfo& v) { return v.frames.empty() ? 0 : double(v.frames[0].pts) * v.time_base.value(); }
 
 void CheckFrames(const VideoInfo& in, const VideoInfo& out, const OutputExpectation& expected, OutputCheck* check) {
   check->source_frames = static_cast<std::int64_t>(in.frames.size());
@@ -36,9 +46,7 @@ void CheckFrames(const VideoInfo& in, const VideoInfo& out, const OutputExpectat
     const double t_out = double(out.frames[i].pts - out.frames[0].pts) * out.time_base.value();
     check->max_timestamp_error_s = std::max(check->max_timestamp_error_s, std::abs(t_out - t_in));
   }
-  const double start_in = in.frames.empty() ? 0 : double(in.frames[0].pts) * in.time_base.value();
-  const double start_out = out.frames.empty() ? 0 : double(out.frames[0].pts) * out.time_base.value();
-  check->max_timestamp_error_s = std::max(check->max_timestamp_error_s, std::abs(start_out - start_in));
+  check->start_shift_s = VideoStart(out) - VideoStart(in);
   if (check->max_timestamp_error_s > expected.timestamp_tolerance_s + 1e-9) {
     check->problems.push_back("frame times differ from the source's by up to " +
                               std::to_string(check->max_timestamp_error_s) + " s");
@@ -67,16 +75,22 @@ Result<OutputCheck> CheckOutput(const std::string& source, const MediaInfo& sour
   TSDSR_ASSIGN_OR_RETURN(auto out_audio, AudioPackets(output));
   // Audio streams keep their order in the output; pair them up in that order.
   auto out_it = out_audio.begin();
-  for (const auto& [stream, packets] : in_audio) {
+  for (const auto& [stream, source] : in_audio) {
     AudioCheck a;
     a.source_stream = stream;
-    a.source_packets = static_cast<std::int64_t>(packets.size());
+    a.source_packets = static_cast<std::int64_t>(source.packets.size());
     if (out_it != out_audio.end()) {
-      a.output_packets = static_cast<std::int64_t>(out_it->second.size());
-      a.identical = out_it->second == packets;
+      a.output_packets = static_cast<std::int64_t>(out_it->second.packets.size());
+      a.identical = out_it->second.packets == source.packets;
+      a.sync_error_s =
+          std::abs((out_it->second.start_s - VideoStart(out.video)) - (source.start_s - VideoStart(source_info.video)));
       ++out_it;
     }
     if (!a.identical) check.problems.push_back("audio stream " + std::to_string(stream) + " is not the source's");
+    if (a.sync_error_s > expected.timestamp_tolerance_s + 1e-9) {
+      check.problems.push_back("audio stream " + std::to_string(stream) + " is " + std::to_string(a.sync_error_s) +
+                               " s out of sync with the video");
+    }
     check.audio.push_back(a);
   }
   return check;
@@ -88,11 +102,13 @@ nlohmann::json OutputCheckJson(const OutputCheck& check) {
     audio.push_back({{"source_stream", a.source_stream},
                      {"source_packets", a.source_packets},
                      {"output_packets", a.output_packets},
-                     {"identical", a.identical}});
+                     {"identical", a.identical},
+                     {"sync_error_s", a.sync_error_s}});
   }
   return {{"ok", check.ok()},
           {"frames", {{"source", check.source_frames}, {"output", check.output_frames}}},
           {"max_timestamp_error_s", check.max_timestamp_error_s},
+          {"start_shift_s", check.start_shift_s},
           {"size", std::to_string(check.width) + "x" + std::to_string(check.height)},
           {"codec", check.codec},
           {"pixel_format", check.pixel_format},

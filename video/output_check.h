@@ -1,5 +1,6 @@
-// Whether an output video is what was asked of its source: every frame, in order, at the source's times, the
-// size times the scale, the codec and pixel format asked, and audio packets identical to the source's. The
+// Whether an output video is what was asked of its source: every frame, in order, at the source's times (from
+// the first frame; the whole file may start later, every stream alike), the size times the scale, the codec and
+// pixel format asked, and audio packets identical to the source's, in sync with the video as in the source. The
 // figures go into the job's status; any miss fails the job instead of handing out a wrong file.
 #pragma once
 
@@ -25,13 +26,16 @@ struct AudioCheck {
   int source_stream = 0;
   std::int64_t source_packets = 0;
   std::int64_t output_packets = 0;
-  bool identical = false;  // same count, same bytes, same order
+  bool identical = false;   // same count, same bytes, same order
+  double sync_error_s = 0;  // how much its start moved against the video's start
 };
 
 struct OutputCheck {
   std::int64_t source_frames = 0;
   std::int64_t output_frames = 0;
-  double max_timestamp_error_s = 0;
+  double max_timestamp_error_s = 0;  // of any frame's time from the first frame's, against the source's
+  double start_shift_s = 0;          // the first frame's time against the source's: a container that cannot
+                                     // start below zero (Matroska) moves every stream alike; not a problem
   int width = 0;
   int height = 0;
   std::string codec;
