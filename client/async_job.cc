@@ -7,6 +7,7 @@
 
 #include "client/files.h"
 #include "client/job_state.h"
+#include "common/media_names.h"
 
 namespace tsdsr::client {
 namespace {
@@ -45,7 +46,8 @@ class AsyncJob {
   // when the key replays an old submission) and remembers the id. The answer when it is not an acceptance.
   std::optional<Result<HttpResponse>> Submit(const FilePart& part, const std::string& key, std::string* id,
                                              std::string* status) {
-    HttpRequest request = RequestFor("POST", "/jobs" + UpscaleQuery(settings_));
+    HttpRequest request =
+        RequestFor("POST", "/jobs" + (IsVideoFileName(input_) ? VideoQuery(settings_) : UpscaleQuery(settings_)));
     request.headers.emplace_back("Idempotency-Key", key);
     request.parts.push_back(part);
     Result<HttpResponse> response = sender_.Send(request);
@@ -137,7 +139,8 @@ Result<HttpResponse> RunAsyncJob(RetryingSender& sender, const JobSettings& sett
                                  const FilePart& part, const TileProgress& on_tiles) {
   std::string absolute = AbsolutePath(input);
   TSDSR_ASSIGN_OR_RETURN(const std::string base_key,
-                         IdempotencyKeyFor(absolute, settings.upscale, settings.process_size, settings.format));
+                         IdempotencyKeyFor(absolute, settings.upscale, settings.process_size,
+                                           IsVideoFileName(absolute) ? VideoQuery(settings) : settings.format));
   AsyncJob job(sender, settings, absolute, base_key, on_tiles);
   std::optional<RememberedJob> remembered;
   if (settings.state != nullptr) remembered = settings.state->Find(absolute);

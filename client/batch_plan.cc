@@ -10,6 +10,8 @@
 #include "client/options.h"
 #include "common/text.h"
 
+#include "common/media_names.h"
+
 namespace tsdsr::client {
 namespace {
 
@@ -82,12 +84,14 @@ Result<std::vector<std::string>> ListMatchingFiles(const std::string& dir, const
   return files;
 }
 
-std::vector<std::string> AssignOutputNames(const std::vector<std::string>& inputs, const std::string& extension) {
+const std::string& OutputExtensions::For(std::string_view name) const { return IsVideoFileName(name) ? video : image; }
+
+std::vector<std::string> AssignOutputNames(const std::vector<std::string>& inputs, const OutputExtensions& extensions) {
   std::vector<bool> full_name(inputs.size(), false);
   auto output_of = [&](std::size_t i) {
     fs::path input(inputs[i]);
     std::string base = full_name[i] ? input.filename().string() : input.stem().string();
-    return (input.parent_path() / (base + extension)).generic_string();
+    return (input.parent_path() / (base + extensions.For(inputs[i]))).generic_string();
   };
   // Each round moves at least one input to its (unique) full-name form, so this ends within inputs.size()
   // rounds; the fixed point does not depend on the order of `inputs`.
@@ -110,19 +114,20 @@ std::vector<std::string> AssignOutputNames(const std::vector<std::string>& input
 }
 
 std::string OutputNameAmong(const std::string& name, const std::vector<std::string>& siblings,
-                            const std::string& extension) {
+                            const OutputExtensions& extensions) {
   std::set<std::string> unique(siblings.begin(), siblings.end());
   unique.insert(name);
   std::vector<std::string> names(unique.begin(), unique.end());
-  std::vector<std::string> outputs = AssignOutputNames(names, extension);
+  std::vector<std::string> outputs = AssignOutputNames(names, extensions);
   auto it = std::find(names.begin(), names.end(), name);
   return outputs[static_cast<std::size_t>(it - names.begin())];
 }
 
 Result<std::vector<PlannedFile>> PlanBatch(const std::string& input_dir, const std::string& output_dir,
-                                           const FileFilter& filter, bool recursive, const std::string& extension) {
+                                           const FileFilter& filter, bool recursive,
+                                           const OutputExtensions& extensions) {
   TSDSR_ASSIGN_OR_RETURN(std::vector<std::string> inputs, ListMatchingFiles(input_dir, filter, recursive, output_dir));
-  std::vector<std::string> outputs = AssignOutputNames(inputs, extension);
+  std::vector<std::string> outputs = AssignOutputNames(inputs, extensions);
   std::vector<PlannedFile> plan;
   plan.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {

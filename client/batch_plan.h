@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -15,6 +16,18 @@ namespace tsdsr::client {
 struct FileFilter {
   std::vector<std::string> globs;  // e.g. {"*.png", "*.jpg"}
   bool ignore_case = false;        // true for the default list
+};
+
+// The extensions outputs get: images the requested format's, videos the container's (with their dots).
+struct OutputExtensions {
+  // A plain image extension converts: videos then get ".mp4".
+  OutputExtensions(std::string image_extension, std::string video_extension = ".mp4")  // NOLINT
+      : image(std::move(image_extension)), video(std::move(video_extension)) {}
+  OutputExtensions(const char* image_extension) : OutputExtensions(std::string(image_extension)) {}  // NOLINT
+  std::string image;
+  std::string video;
+  // The extension of the output of input `name`.
+  const std::string& For(std::string_view name) const;
 };
 
 // One input and the output it maps to.
@@ -38,17 +51,18 @@ Result<std::vector<std::string>> ListMatchingFiles(const std::string& dir, const
 
 // The relative output path of each relative input path (same order): `<folder>/<stem><extension>`, or
 // `<folder>/<file name><extension>` for all inputs that would otherwise share an output (repeated until no
-// two share one), so the result does not depend on the order of `inputs`. `extension` includes its dot.
-std::vector<std::string> AssignOutputNames(const std::vector<std::string>& inputs, const std::string& extension);
+// two share one), so the result does not depend on the order of `inputs`. The extension is each input's kind's.
+std::vector<std::string> AssignOutputNames(const std::vector<std::string>& inputs, const OutputExtensions& extensions);
 
 // The output name of `name` when the files `siblings` (names in the same folder; may include `name`) are
 // named together by AssignOutputNames. Used by --watch, where files arrive one at a time.
 std::string OutputNameAmong(const std::string& name, const std::vector<std::string>& siblings,
-                            const std::string& extension);
+                            const OutputExtensions& extensions);
 
 // Lists `input_dir` as ListMatchingFiles (excluding `output_dir`) and maps each file to its output under
 // `output_dir`. Errors as ListMatchingFiles.
 Result<std::vector<PlannedFile>> PlanBatch(const std::string& input_dir, const std::string& output_dir,
-                                           const FileFilter& filter, bool recursive, const std::string& extension);
+                                           const FileFilter& filter, bool recursive,
+                                           const OutputExtensions& extensions);
 
 }  // namespace tsdsr::client

@@ -60,6 +60,17 @@ TEST(BatchPlanTest, ARenamedOutputThatMeetsAnotherNameIsResolvedToo) {
   EXPECT_EQ(AssignOutputNames({"noext", "noext.png"}, ".png"), (Names{"noext.png", "noext.png.png"}));
 }
 
+TEST(BatchPlanTest, VideosGetTheContainersExtensionAndAreTakenByDefault) {
+  const OutputExtensions extensions{".webp", ".mkv"};
+  EXPECT_EQ(AssignOutputNames({"a.png", "clip.MP4", "sub/b.mov"}, extensions),
+            (std::vector<std::string>{"a.webp", "clip.mkv", "sub/b.mkv"}));
+  EXPECT_EQ(AssignOutputNames({"a.mp4", "a.mkv"}, extensions), (std::vector<std::string>{"a.mp4.mkv", "a.mkv.mkv"}));
+  const FileFilter filter = MakeFileFilter("");
+  EXPECT_TRUE(MatchesFilter(filter, "holiday.MKV"));
+  EXPECT_TRUE(MatchesFilter(filter, "clip.mp4"));
+  EXPECT_FALSE(MatchesFilter(filter, "notes.txt"));
+}
+
 TEST(BatchPlanTest, OutputNameAmongSiblingsForWatchMode) {
   EXPECT_EQ(OutputNameAmong("a.png", {"b.png", "c.jpg"}, ".webp"), "a.webp");
   EXPECT_EQ(OutputNameAmong("a.png", {"a.png", "a.jpg"}, ".png"), "a.png.png");

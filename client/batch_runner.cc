@@ -70,7 +70,8 @@ int RunBatch(const ClientOptions& options, HttpClient& http, const ClientTuning&
              std::ostream& err) {
   auto start = std::chrono::steady_clock::now();
   Result<std::vector<PlannedFile>> plan = PlanBatch(options.batch, options.output, MakeFileFilter(options.pattern),
-                                                    options.recursive, OutputExtension(options.format));
+                                                    options.recursive,
+                                                    {OutputExtension(options.format), VideoOutputExtension(options.container)});
   if (plan.ok()) {
     Status prepared = PrepareOutputFolder(options.batch, options.output);
     if (!prepared.ok()) plan = prepared;

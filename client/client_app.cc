@@ -11,6 +11,7 @@
 #include "client/job_state.h"
 #include "client/progress.h"
 #include "client/watch.h"
+#include "common/media_names.h"
 
 namespace tsdsr::client {
 namespace {
@@ -106,16 +107,18 @@ int RunUpscale(const ClientOptions& options, HttpClient& http, std::ostream& out
 // -i FILE --async: one file through the job API, with a bar of tiles done on a terminal.
 int RunAsyncUpscale(const ClientOptions& options, HttpClient& http, const ClientTuning& tuning, std::ostream& out,
                     std::ostream& err) {
-  std::string output =
-      options.output.empty() ? DefaultOutputPath(options.input, options.upscale, options.format) : options.output;
+  std::string output = options.output.empty()
+                           ? DefaultOutputPath(options.input, options.upscale, options.format, options.container)
+                           : options.output;
   std::string warning;
   std::unique_ptr<JobStateFile> state = OpenStateOrStartEmpty(SingleStatePath(output), &warning);
   if (!warning.empty()) err << "warning: " << warning << "\n";
   JobSettings settings = JobSettingsFrom(options, tuning, state.get());
   settings.overwrite = true;  // like -i without --async: the output is replaced
   bool drawn = false;
+  const char* unit = IsVideoFileName(options.input) ? " frames" : " tiles";
   TileProgress bar = [&](int done, int total) {
-    err << "\r" << RenderBar(done, total, 30) << " " << done << "/" << total << " tiles\x1b[K" << std::flush;
+    err << "\r" << RenderBar(done, total, 30) << " " << done << "/" << total << unit << "\x1b[K" << std::flush;
     drawn = true;
   };
   FileOutcome outcome =
@@ -147,7 +150,7 @@ int RunClient(const ClientOptions& options, HttpClient& http, std::ostream& out,
   if (options.stats) return RunQuery("/stats", options, http, out, err);
   if (!options.batch.empty()) return RunBatch(options, http, tuning, out, err);
   if (!options.watch.empty()) return RunWatch(options, http, tuning, out, err);
-  if (options.async_jobs) return RunAsyncUpscale(options, http, tuning, out, err);
+  if (options.async_jobs || IsVideoFileName(options.input)) return RunAsyncUpscale(options, http, tuning, out, err);
   return RunUpscale(options, http, out, err);
 }
 

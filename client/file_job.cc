@@ -8,6 +8,7 @@
 #include "client/job_state.h"
 #include "client/options.h"
 #include "common/image_probe.h"
+#include "common/media_names.h"
 
 namespace tsdsr::client {
 namespace {
@@ -55,11 +56,13 @@ Result<HttpResponse> UpscaleOnce(RetryingSender& sender, const JobSettings& sett
 
 void Upscale(HttpClient& http, const JobSettings& settings, const PlannedFile& file, const TileProgress& on_tiles,
              FileOutcome* outcome) {
-  Result<FilePart> part = LoadImagePart(file.input);
+  const bool video = IsVideoFileName(file.input);  // videos go through the job API, whatever the mode
+  Result<FilePart> part = video ? LoadVideoPart(file.input) : LoadImagePart(file.input);
   if (!part.ok()) return Fail(outcome, FailureKind::kLocal, part.status().message());
   RetryingSender sender(http, settings.tuning.retry, settings.tuning.sleep);
-  Result<HttpResponse> response = settings.async_jobs ? RunAsyncJob(sender, settings, file.input, *part, on_tiles)
-                                                      : UpscaleOnce(sender, settings, std::move(*part));
+  Result<HttpResponse> response = settings.async_jobs || video
+                                      ? RunAsyncJob(sender, settings, file.input, *part, on_tiles)
+                                      : UpscaleOnce(sender, settings, std::move(*part));
   outcome->attempts = sender.attempts();
   outcome->http_status = sender.last_status();
   outcome->server_answered = sender.answered();
@@ -80,6 +83,13 @@ Result<FilePart> LoadImagePart(const std::string& input) {
     return Status::InvalidArgument("input file '" + input + "' is not usable: " + probe.status().message());
   }
   return FilePart{"file", std::filesystem::path(input).filename().string(), std::string(ContentTypeOf(probe->format)),
+                  std::move(bytes)};
+}
+
+Result<FilePart> LoadVideoPart(const std::string& input) {
+  TSDSR_ASSIGN_OR_RETURN(std::string bytes, ReadInputFile(input));
+  if (bytes.empty()) return Status::InvalidArgument("input file '" + input + "' is empty");
+  return FilePart{"file", std::filesystem::path(input).filename().string(), std::string(VideoContentType(input)),
                   std::move(bytes)};
 }
 

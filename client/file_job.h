@@ -41,6 +41,10 @@ struct FileOutcome {
 // and real content type. InvalidArgument as ReadInputFile, or "input file 'x' is not usable: <why>".
 Result<FilePart> LoadImagePart(const std::string& input);
 
+// Reads the video `input` into the multipart field "file" with its name and the type its extension says (the
+// server probes it). InvalidArgument as ReadInputFile, or for an empty file.
+Result<FilePart> LoadVideoPart(const std::string& input);
+
 // "ok", "skipped", "failed".
 std::string_view FileStatusName(FileStatus status);
 

@@ -14,6 +14,10 @@ JobSettings JobSettingsFrom(const ClientOptions& options, const ClientTuning& tu
   settings.tuning = tuning;
   settings.tuning.retry.max_retries = options.retries;
   settings.state = state;
+  settings.codec = options.codec;
+  settings.crf = options.crf;
+  settings.preset = options.preset;
+  settings.container = options.container;
   return settings;
 }
 
@@ -21,6 +25,15 @@ std::string UpscaleQuery(const JobSettings& settings) {
   std::string query =
       "?upscale=" + std::to_string(settings.upscale) + "&process_size=" + std::to_string(settings.process_size);
   if (!settings.format.empty()) query += "&format=" + QueryEscape(settings.format);
+  return query;
+}
+
+std::string VideoQuery(const JobSettings& settings) {
+  std::string query = "?upscale=" + std::to_string(settings.upscale) +
+                      "&process_size=" + std::to_string(settings.process_size) + "&codec=" +
+                      QueryEscape(settings.codec) + "&container=" + QueryEscape(settings.container);
+  if (settings.crf >= 0) query += "&crf=" + std::to_string(settings.crf);
+  if (!settings.preset.empty()) query += "&preset=" + QueryEscape(settings.preset);
   return query;
 }
 

@@ -31,6 +31,10 @@ struct JobSettings {
   bool overwrite = false;         // redo files whose output exists
   ClientTuning tuning;            // with tuning.retry.max_retries = --retries
   JobStateFile* state = nullptr;  // --async: the shared state file (thread-safe); not owned, may be null
+  std::string codec = "hevc";     // videos: --codec, --crf, --preset, --container
+  int crf = -1;
+  std::string preset;
+  std::string container = "mp4";
 };
 
 // Called with the tiles done and the total of a followed job, from the thread running it.
@@ -41,5 +45,7 @@ JobSettings JobSettingsFrom(const ClientOptions& options, const ClientTuning& tu
 
 // The query string of a submission, "?upscale=2&process_size=128[&format=jpeg]", for /upscale and /jobs.
 std::string UpscaleQuery(const JobSettings& settings);
+// The query string of a video submission to /jobs: the scale and tile size, codec, container, crf and preset.
+std::string VideoQuery(const JobSettings& settings);
 
 }  // namespace tsdsr::client

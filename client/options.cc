@@ -8,6 +8,7 @@
 
 #include "common/cli.h"
 #include "common/image_codec.h"
+#include "common/media_names.h"
 
 namespace tsdsr::client {
 namespace {
@@ -37,7 +38,7 @@ std::vector<std::string> RewriteLegacyFlags(int argc, const char* const argv[]) 
 }
 
 void AddOptions(CLI::App* app, ClientOptions* o) {
-  app->add_option("-i,--input", o->input, "Image to upscale (png, jpeg, webp, bmp, tiff)")->type_name("FILE");
+  app->add_option("-i,--input", o->input, "Image (png, jpeg, webp, bmp, tiff) or video to upscale")->type_name("FILE");
   app->add_option("-o,--output", o->output,
                   "Where to write the result (default: <input stem>_x<scale>.<format> next to the input); "
                   "the output folder with --batch and --watch")
@@ -89,6 +90,33 @@ void AddFolderOptions(CLI::App* app, ClientOptions* o) {
                 "submitted (ids kept in <output>.tsdsr-job.json or <output dir>/.tsdsr-client-jobs.json)");
 }
 
+void AddVideoOptions(CLI::App* app, ClientOptions* o) {
+  app->add_option("--video", o->video,
+                  "Video to upscale (mp4, mkv, mov, webm, ...), through the job API with frames, fps and ETA; "
+                  "videos met by -i, --batch and --watch go the same way")
+      ->type_name("FILE");
+  app->add_option("--codec", o->codec, "Video output codec: h264, hevc or av1")->capture_default_str();
+  app->add_option("--crf", o->crf, "Video quality (0-51; 0-63 for av1; -1: the codec's default)")
+      ->capture_default_str();
+  app->add_option("--preset", o->preset, "Video encoder speed, e.g. fast, medium (a number for av1)");
+  app->add_option("--container", o->container, "Video output container: mp4 or mkv")->capture_default_str();
+}
+
+Status ValidateVideoOptions(const ClientOptions& o) {
+  if (o.codec != "h264" && o.codec != "hevc" && o.codec != "av1") {
+    return Status::InvalidArgument("--codec must be h264, hevc or av1");
+  }
+  if (o.container != "mp4" && o.container != "mkv") return Status::InvalidArgument("--container must be mp4 or mkv");
+  const int max_crf = o.codec == "av1" ? 63 : 51;
+  if (o.crf < -1 || o.crf > max_crf) {
+    return Status::InvalidArgument("--crf must be -1 or 0 to " + std::to_string(max_crf) + " for " + o.codec);
+  }
+  if (!o.video.empty() && !o.input.empty() && o.video != o.input) {
+    return Status::InvalidArgument("give the file once: --video FILE or --input FILE");
+  }
+  return Status::Ok();
+}
+
 // Exactly one action, and only the flags that belong to it.
 Status ValidateAction(const ClientOptions& o) {
   const bool folder = !o.batch.empty() || !o.watch.empty();
@@ -128,7 +156,9 @@ ParsedCommandLine ParseCommandLine(int argc, const char* const argv[]) {
   app.footer(kExitCodesHelp);
   AddOptions(&app, &parsed.options);
   AddFolderOptions(&app, &parsed.options);
+  AddVideoOptions(&app, &parsed.options);
   CliOutcome outcome = tsdsr::ParseCommandLine(app, RewriteLegacyFlags(argc, argv));
+  if (!parsed.options.video.empty() && parsed.options.input.empty()) parsed.options.input = parsed.options.video;
   parsed.exit_now = outcome.exit;
   parsed.exit_code = outcome.exit_code == 0 ? kExitOk : kExitUsage;
   parsed.message = outcome.output;
@@ -136,6 +166,7 @@ ParsedCommandLine ParseCommandLine(int argc, const char* const argv[]) {
 }
 
 Status ValidateOptions(const ClientOptions& options) {
+  TSDSR_RETURN_IF_ERROR(ValidateVideoOptions(options));
   TSDSR_RETURN_IF_ERROR(ValidateAction(options));
   if (options.upscale <= 0) return Status::InvalidArgument("--upscale must be a positive integer");
   if (options.process_size <= 0) return Status::InvalidArgument("--process-size must be a positive integer");
@@ -164,9 +195,13 @@ std::string CanonicalFormat(const std::string& format) {
   return parsed.ok() ? std::string(FormatName(*parsed)) : format;
 }
 
-std::string DefaultOutputPath(const std::string& input, int upscale, const std::string& format) {
+std::string VideoOutputExtension(const std::string& container) { return container == "mkv" ? ".mkv" : ".mp4"; }
+
+std::string DefaultOutputPath(const std::string& input, int upscale, const std::string& format,
+                              const std::string& container) {
   std::filesystem::path path(input);
-  std::string name = path.stem().string() + "_x" + std::to_string(upscale) + OutputExtension(format);
+  const std::string extension = IsVideoFileName(input) ? VideoOutputExtension(container) : OutputExtension(format);
+  std::string name = path.stem().string() + "_x" + std::to_string(upscale) + extension;
   return (path.parent_path() / name).string();
 }
 

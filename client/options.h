@@ -18,11 +18,13 @@ enum ExitCode : int {
   kExitUnreachable = 4,  // cannot connect, connection dropped, or timed out
 };
 
-// The image files --batch and --watch pick up when --pattern is not given (matched case-insensitively).
-inline constexpr const char* kDefaultPatterns = "*.png,*.jpg,*.jpeg,*.webp,*.bmp,*.tif,*.tiff";
+// The files --batch and --watch pick up when --pattern is not given (matched case-insensitively): images, and
+// the videos of common/media_names.h (which go through the job API).
+inline constexpr const char* kDefaultPatterns =
+    "*.png,*.jpg,*.jpeg,*.webp,*.bmp,*.tif,*.tiff,*.mp4,*.m4v,*.mkv,*.mov,*.webm,*.avi,*.ts,*.mts,*.m2ts";
 
 struct ClientOptions {
-  std::string input;              // -i/--input: image to upscale
+  std::string input;              // -i/--input (or --video): image or video to upscale
   std::string output;             // -o/--output: file for -i (default <input stem>_x<upscale>.<ext> next to
                                   // the input); the output folder for --batch and --watch (required there)
   std::string batch;              // --batch DIR: upscale every matching image in DIR
@@ -46,6 +48,12 @@ struct ClientOptions {
   double timeout_s = 300;         // --timeout: seconds to wait for each request; 0 = no limit
   bool verbose = false;           // --verbose: also print worker and timings
   std::string api_key;            // --api-key, else TSDSR_API_KEY: sent as `Authorization: Bearer KEY`
+  // Videos (--video FILE, or videos met by -i, --batch and --watch): always through the job API.
+  std::string video;              // --video FILE: as -i FILE
+  std::string codec = "hevc";     // --codec h264|hevc|av1
+  int crf = -1;                   // --crf: -1 = the codec's default
+  std::string preset;             // --preset: empty = the codec's default
+  std::string container = "mp4";  // --container mp4|mkv
 };
 
 // What parsing the command line decided.
@@ -65,12 +73,15 @@ ParsedCommandLine ParseCommandLine(int argc, const char* const argv[]);
 // otherwise.
 Status ValidateOptions(const ClientOptions& options);
 
-// The default output path: `<input dir>/<input stem>_x<upscale>.<ext>`, where ext follows `format`
-// (png when empty, jpg for jpeg, webp).
-std::string DefaultOutputPath(const std::string& input, int upscale, const std::string& format);
+// The default output path: `<input dir>/<input stem>_x<upscale>.<ext>`, where ext follows `format` (png when
+// empty, jpg for jpeg, webp), or for a video `container` (mp4, mkv).
+std::string DefaultOutputPath(const std::string& input, int upscale, const std::string& format,
+                              const std::string& container = "mp4");
 
 // The file extension, with its dot, of output `format`: ".png" when empty or unknown, ".jpg", ".webp".
 std::string OutputExtension(const std::string& format);
+// The extension of a video output in `container`: ".mkv" for mkv, else ".mp4".
+std::string VideoOutputExtension(const std::string& container);
 
 // The canonical name of `format` for the query string ("png", "jpeg", "webp"), or "" when empty.
 // An unknown name is returned as given (ValidateOptions refuses it first).

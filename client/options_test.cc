@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "client/job_settings.h"
+
 namespace tsdsr::client {
 namespace {
 
@@ -172,6 +174,32 @@ TEST(OptionsTest, DefaultOutputPath) {
   EXPECT_EQ(DefaultOutputPath("dir/shot.v2.png", 4, "jpeg"), "dir/shot.v2_x4.jpg");
   EXPECT_EQ(DefaultOutputPath("dir/shot.png", 2, "webp"), "dir/shot_x2.webp");
   EXPECT_EQ(DefaultOutputPath("noext", 2, "png"), "noext_x2.png");
+}
+
+TEST(OptionsTest, VideoFlags) {
+  ParsedCommandLine parsed = Parse({"--video", "clip.mov", "--codec", "av1", "--crf", "35", "--container", "mkv"});
+  ASSERT_FALSE(parsed.exit_now) << parsed.message;
+  EXPECT_EQ(parsed.options.input, "clip.mov") << "--video FILE is -i FILE";
+  EXPECT_EQ(parsed.options.codec, "av1");
+  EXPECT_EQ(parsed.options.crf, 35);
+  EXPECT_TRUE(ValidateOptions(parsed.options).ok());
+  EXPECT_EQ(DefaultOutputPath("clip.mov", 2, "", "mkv"), "clip_x2.mkv");
+  EXPECT_EQ(DefaultOutputPath("clip.mp4", 4, "jpeg"), "clip_x4.mp4") << "a video's output is a video";
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--video", "a.mp4", "--codec", "vp9"},
+                                       {"--video", "a.mp4", "--container", "avi"},
+                                       {"--video", "a.mp4", "--crf", "52"},
+                                       {"--video", "a.mp4", "-i", "b.mp4"}}) {
+    ParsedCommandLine p = Parse(bad);
+    ASSERT_FALSE(p.exit_now) << p.message;
+    EXPECT_EQ(ValidateOptions(p.options).code(), StatusCode::kInvalidArgument) << bad[2];
+  }
+}
+
+TEST(OptionsTest, VideoQueryCarriesTheOutputSettings) {
+  ParsedCommandLine parsed = Parse({"--video", "clip.mp4", "-u", "4", "--preset", "slow", "--crf", "20"});
+  const JobSettings settings = JobSettingsFrom(parsed.options, {}, nullptr);
+  EXPECT_EQ(VideoQuery(settings), "?upscale=4&process_size=128&codec=hevc&container=mp4&crf=20&preset=slow");
+  EXPECT_EQ(UpscaleQuery(settings), "?upscale=4&process_size=128");
 }
 
 TEST(OptionsTest, BaseUrl) {

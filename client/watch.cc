@@ -141,7 +141,8 @@ std::string WatchRunner::OutputFor(const std::string& name) const {
     Result<std::vector<std::string>> names = ListMatchingFiles(folder.string(), filter_, false, "");
     if (names.ok()) siblings.insert(siblings.end(), names->begin(), names->end());
   }
-  return (fs::path(options_.output) / OutputNameAmong(name, siblings, OutputExtension(options_.format))).string();
+  const OutputExtensions extensions{OutputExtension(options_.format), VideoOutputExtension(options_.container)};
+  return (fs::path(options_.output) / OutputNameAmong(name, siblings, extensions)).string();
 }
 
 void WatchRunner::Process(HttpClient& http, const std::string& name) {

@@ -210,5 +210,40 @@ TEST(VideoE2eTest, ADispatcherKilledMidVideoResumesWithTheChunksNotDone) {
   EXPECT_GE(redone, 1);
 }
 
+TEST(VideoE2eTest, TheClientUpscalesAVideoAndAFolderWithOne) {
+  auto cluster = Cluster::Start(2, {"--chunk-seconds", "0.5"});
+  ASSERT_NE(cluster, nullptr);
+  TempDir dir;
+  video::testing::ClipSpec spec;
+  spec.frames = 30;
+  spec.audio = true;
+  const std::string source = MakeClip(dir, "clip.mp4", spec);
+  const std::string client = Program("tsdsr-client") + " --port " + std::to_string(cluster->port());
+  std::string out;
+  ASSERT_EQ(RunCommand(client + " --video " + source + " -o " + dir.File("clip_x2.mp4") + " --codec h264 -ps 64", &out),
+            0);
+  EXPECT_NE(out.find("wrote " + dir.File("clip_x2.mp4") + " (192x128)"), std::string::npos) << out;
+  auto video_out = video::ProbeFile(dir.File("clip_x2.mp4"));
+  ASSERT_TRUE(video_out.ok());
+  EXPECT_EQ(video_out->video.frames.size(), 30u);
+  EXPECT_EQ(video_out->video.codec, "h264");
+
+  TempDir in;
+  TempDir folder_out;
+  std::ofstream(in.File("a.png"), std::ios::binary) << EncodePng(TestImage(20, 16, 1));
+  std::ofstream(in.File("clip.mp4"), std::ios::binary) << ReadFile(source);
+  std::string report;
+  ASSERT_EQ(RunCommand(client + " --batch " + in.path() + " --output " + folder_out.path() +
+                           " --container mkv -ps 64 --json 2>/dev/null",
+                       &report),
+            0);
+  EXPECT_EQ(nlohmann::json::parse(report)["ok"], 2) << report;
+  EXPECT_EQ(DecodeBytes(ReadFile(folder_out.File("a.png"))).cols, 40);
+  auto folder_video = video::ProbeFile(folder_out.File("clip.mkv"));
+  ASSERT_TRUE(folder_video.ok()) << "a video in a folder becomes a video, in the container asked";
+  EXPECT_EQ(folder_video->video.frames.size(), 30u);
+  EXPECT_EQ(folder_video->video.codec, "hevc");
+}
+
 }  // namespace
 }  // namespace tsdsr::testing

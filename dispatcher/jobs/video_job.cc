@@ -1,8 +1,8 @@
 #include "dispatcher/jobs/video_job.h"
 
 #include <algorithm>
-#include <filesystem>
 
+#include "common/media_names.h"
 #include "common/text.h"
 #include "video/chunk_source.h"
 #include "video/output_check.h"
@@ -36,12 +36,7 @@ Status CheckSpec(const JobSpec& spec, const video::MediaInfo& source, const Vide
 }  // namespace
 
 bool LooksLikeVideo(const std::string& content_type, const std::string& filename) {
-  if (AsciiLower(content_type).rfind("video/", 0) == 0) return true;
-  const std::string extension = AsciiLower(std::filesystem::path(filename).extension().string());
-  for (const char* known : {".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".ts", ".mts", ".m2ts"}) {
-    if (extension == known) return true;
-  }
-  return false;
+  return AsciiLower(content_type).rfind("video/", 0) == 0 || IsVideoFileName(filename);
 }
 
 Result<std::unique_ptr<VideoJob>> VideoJob::Plan(const std::string& input, const JobSpec& spec,

@@ -78,7 +78,7 @@ class VideoJob {
 };
 
 // True when a job's upload is a video by what the client said: a video/* type, or a file name ending in a video
-// container's extension (mp4, m4v, mkv, mov, webm, avi, ts, mts, m2ts).
+// container's extension (IsVideoFileName).
 bool LooksLikeVideo(const std::string& content_type, const std::string& filename);
 
 }  // namespace tsdsr::dispatcher
