@@ -3,6 +3,7 @@
 // made with TensorFlow.js, must be reproduced within one grey level, untiled. Tests that need the models
 // skip (saying so) only when models/ is not installed; scripts/test installs it, so there they always run.
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -19,6 +20,8 @@
 
 #include "worker/model/builtin_catalog.h"
 #include "worker/model/builtin_model.h"
+#include "worker/model/tile_context.h"
+#include "worker/model/tiler.h"
 #include "worker/model_factory.h"
 #include "worker/torch_upscaler.h"
 
@@ -134,8 +137,9 @@ double WorstLine(const cv::Mat& a, const cv::Mat& b) {
   return std::max(worst_row, worst_col);
 }
 
-// Through the worker's path (CreateUpscaler, TorchUpscaler, Tiler): tiles of 64 (2×2 tiles of the 128×128
-// fixture, batched) blend into what the network gives for the whole image at once, with no seam.
+// Through the worker's path (CreateUpscaler, TorchUpscaler, Tiler) with process_size squares (--tile-memory-mb 0,
+// and the path after running out of memory): tiles of 64 (2×2 tiles of the 128×128 fixture, batched) blend into
+// what the network gives for the whole image at once, with no seam.
 TEST(BuiltinModelTest, TiledThroughTheWorkerMatchesTheWholeImage) {
   for (const char* name : {"slim-x2", "psnr-small", "thick-x4"}) {
     const BuiltinModelInfo info = *model::FindBuiltinModel(name);
@@ -143,6 +147,7 @@ TEST(BuiltinModelTest, TiledThroughTheWorkerMatchesTheWholeImage) {
     ModelOptions options;
     options.flags.spec = "builtin:" + std::string(name);
     options.models_dir = ModelsDir();
+    options.tile_memory_mb = 0;
     auto upscaler = CreateUpscaler(options);
     ASSERT_TRUE(upscaler.ok()) << upscaler.status().message();
     EXPECT_EQ((*upscaler)->description().scales, std::vector<int>{info.scale});
@@ -162,6 +167,55 @@ TEST(BuiltinModelTest, TiledThroughTheWorkerMatchesTheWholeImage) {
               << " grey levels\n";
     EXPECT_GT(psnr, 45.0) << name;
     EXPECT_LT(worst_line, 1.0) << name;
+  }
+}
+
+// The catalogue's contexts hold for other probes than the one that measured them.
+TEST(BuiltinModelTest, MeasuredContextsFitTheCatalogue) {
+  for (const char* name : {"slim-x2", "psnr-small", "thick-x4"}) {
+    const BuiltinModelInfo info = *model::FindBuiltinModel(name);
+    if (const std::string missing = MissingPackage(info); !missing.empty()) GTEST_SKIP() << missing;
+    auto network = BuiltinModel::Create(info.name, ModelsDir(), c10::kCPU, at::kFloat);
+    ASSERT_TRUE(network.ok()) << network.status().message();
+    EXPECT_EQ((*network)->footprint(info.scale).context, info.context);
+    EXPECT_GT((*network)->footprint(info.scale).bytes_per_pixel, 1000) << "dozens of float channels per pixel";
+    for (unsigned seed : {2u, 3u}) {
+      model::ContextProbe probe;
+      probe.seed = seed;
+      auto context = model::MeasureContext(**network, info.scale, probe);
+      ASSERT_TRUE(context.ok()) << context.status().message();
+      std::cout << name << " context (seed " << seed << "): " << *context << " LR pixels\n";
+      EXPECT_LE(*context, info.context) << name;
+      EXPECT_GE(*context, 4) << name << ": a deep network sees further than its first layer";
+    }
+  }
+}
+
+// The default path: tiles as large as the memory budget allows, guarded by the model's context. A budget that
+// forces several tiles on the 128×128 fixture changes no pixel by more than half a grey level.
+TEST(BuiltinModelTest, LargeTilesMatchTheWholeImage) {
+  c10::InferenceMode inference;
+  for (const char* name : {"slim-x2", "psnr-small", "thick-x4"}) {
+    const BuiltinModelInfo info = *model::FindBuiltinModel(name);
+    if (const std::string missing = MissingPackage(info); !missing.empty()) GTEST_SKIP() << missing;
+    auto network = BuiltinModel::Create(info.name, ModelsDir(), c10::kCPU, at::kFloat);
+    ASSERT_TRUE(network.ok()) << network.status().message();
+    const std::string fixture = model::BuiltinPackageDir(ModelsDir(), info.package) + "/assets/fixture.png";
+    const at::Tensor image = LoadRgb(fixture).div(255.0);
+    const std::int64_t per_pixel = (*network)->footprint(info.scale).bytes_per_pixel;
+    model::Tiler tiler(network->get(), model::TilerOptions{4, 0, per_pixel * 90 * 90});
+    const model::TileJob job{info.scale, 128, {}, {}};
+    auto grid = tiler.GridFor(128, 128, job);
+    ASSERT_TRUE(grid.ok());
+    EXPECT_EQ(grid->first.guard, info.context);
+    EXPECT_LE(grid->first.tile_width * grid->first.tile_height, 90 * 90) << name << ": more than one tile";
+    auto tiled = tiler.Run(image, job);
+    ASSERT_TRUE(tiled.ok()) << tiled.status().message();
+    const at::Tensor whole = (*network)->Forward(image, info.scale);
+    const double worst = tiled->clamp(0, 1).sub(whole.clamp(0, 1)).abs().max().item<double>() * 255;
+    std::cout << name << " " << grid->first.tile_width << "x" << grid->first.tile_height
+              << " tiles vs whole: largest difference " << worst << " grey levels\n";
+    EXPECT_LT(worst, 0.5) << name;
   }
 }
 

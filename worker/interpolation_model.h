@@ -2,6 +2,7 @@
 // and a fast, deterministic test double for everything around the model.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,11 @@ class InterpolationModel : public model::TileModel {
   const std::string& name() const override { return name_; }
   c10::ScalarType dtype() const override { return c10::ScalarType::Float; }
   c10::Device device() const override { return device_; }
+  // The kernel's reach (bicubic 2, Lanczos-4 4 LR pixels): tiled equals whole exactly beyond it. Memory: the
+  // float input and output planes, doubled for the conversions around them.
+  model::TileFootprint footprint(int scale) const override {
+    return {name_ == "bicubic" ? 2 : 4, 2 * 4 * 3 * (1 + std::int64_t{scale} * scale)};
+  }
 
  private:
   int cv_interpolation_;

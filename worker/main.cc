@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   model.flags = ModelFlagsOf(line.options);
   model.device = line.options.device;
   model.tile_batch = line.options.tile_batch;
+  model.tile_memory_mb = line.options.tile_memory_mb;
   model.models_dir = line.options.models_dir;
   auto upscaler = CreateUpscaler(model);
   std::string load_error;

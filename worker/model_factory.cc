@@ -1,5 +1,6 @@
 #include "worker/model_factory.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -60,6 +61,7 @@ Result<std::unique_ptr<Upscaler>> CreateUpscaler(const ModelOptions& options) {
   model::TilerOptions tiler_options;
   tiler_options.tile_batch = options.tile_batch;
   tiler_options.overlap = options.tile_overlap;
+  tiler_options.memory_budget = std::int64_t{options.tile_memory_mb} << 20;
   TSDSR_RETURN_IF_ERROR(ValidateTilerOptions(tiler_options));
   const std::string color_fix_name =
       flags.color_fix == "auto" ? std::string(DefaultColorFix(spec.kind)) : flags.color_fix;

@@ -16,6 +16,7 @@ struct ModelOptions {
   std::string device = "cpu";    // cpu, cuda or cuda:N
   int tile_batch = 4;            // tiles per model call
   int tile_overlap = 0;          // LR pixels shared by neighbouring tiles, 0..32; 0 = max(8, process_size/8)
+  int tile_memory_mb = 2048;     // model::TilerOptions::memory_budget, in MiB
   // Where builtin:NAME models are installed (scripts/fetch-models); empty = $TSDSR_MODELS_DIR, else the
   // repository's models/ found from the binary (model::ResolveModelsDir).
   std::string models_dir;

@@ -43,6 +43,9 @@ WorkerCommandLine ParseWorkerCommandLine(const std::vector<std::string>& args) {
   app.add_option("--heartbeat-misses", o.heartbeat_misses, "Missed dispatcher heartbeats before reconnecting")
       ->capture_default_str();
   app.add_option("--tile-batch", o.tile_batch, "Tiles per model call (1-64)")->capture_default_str();
+  app.add_option("--tile-memory-mb", o.tile_memory_mb, "Memory one model call may take with the built-in networks "
+                 "and interpolation, which then get tiles as large as that allows; 0 = process_size tiles")
+      ->capture_default_str();
   app.add_option("--max-pixels", o.max_pixels, "Largest input image in pixels")->capture_default_str();
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   app.add_option("--models-dir", o.models_dir, "Folder of the builtin:NAME models (scripts/fetch-models fills "
@@ -63,6 +66,7 @@ Status ValidateWorkerOptions(const WorkerOptions& o) {
   if (o.heartbeat_ms < 10 || o.heartbeat_ms > 600000) return OutOf("heartbeat-ms", "within 10..600000");
   if (o.heartbeat_misses < 1 || o.heartbeat_misses > 1000) return OutOf("heartbeat-misses", "within 1..1000");
   if (o.tile_batch < 1 || o.tile_batch > 64) return OutOf("tile-batch", "within 1..64");
+  if (o.tile_memory_mb < 0 || o.tile_memory_mb > 1048576) return OutOf("tile-memory-mb", "within 0..1048576");
   if (o.max_pixels < 1) return OutOf("max-pixels", "at least 1");
   if (!IsLogLevel(o.log_level)) return OutOf("log-level", "trace, debug, info, warn, error or off");
   return Status::Ok();

@@ -26,6 +26,7 @@ struct WorkerOptions {
   int heartbeat_ms = 1000;
   int heartbeat_misses = 3;                      // dispatcher silent this long → reconnect
   int tile_batch = 4;                            // tiles per model call
+  int tile_memory_mb = 2048;                     // one model call's memory with free tiles; 0 = process_size tiles
   std::int64_t max_pixels = 4096LL * 4096;       // larger inputs are refused
   std::string log_level = "info";
   std::string models_dir;  // builtin:NAME models; empty = $TSDSR_MODELS_DIR, else <repo>/models beside the binary

@@ -117,13 +117,14 @@ Result<cv::Mat> TorchUpscaler::Upscale(const cv::Mat& bgr, const UpscaleRequest&
   TSDSR_RETURN_IF_ERROR(ValidateRequest(bgr, request, description_.scales));
   Result<cv::Mat> result = RunGuarded(tiler_, bgr, request);
   if (result.status().code() == StatusCode::kResourceExhausted) {
-    // Out of memory: free the cache and try once more with the smallest footprint, half-size tiles one at
-    // a time. Either way the worker lives on.
+    // Out of memory: free the cache and try once more with the smallest footprint, half-size process_size
+    // tiles one at a time. Either way the worker lives on.
     model::ReleaseCachedMemory(device_);
     UpscaleRequest smaller = request;
     smaller.process_size = std::max(kMinProcessSize, request.process_size / 2);
     model::TilerOptions careful = tiler_.options();
     careful.tile_batch = 1;
+    careful.memory_budget = 0;  // process_size tiles
     result = RunGuarded(model::Tiler(model_.get(), careful), bgr, smaller);
     if (result.status().code() == StatusCode::kResourceExhausted) {
       result = Status::ResourceExhausted("out of memory on " + description_.device + " even with " +

@@ -15,9 +15,11 @@
 namespace tsdsr::worker {
 namespace {
 
-std::unique_ptr<Upscaler> MakeUpscaler(const std::string& spec) {
+// `tile_memory_mb` 0: process_size tiles for every model (ModelOptions).
+std::unique_ptr<Upscaler> MakeUpscaler(const std::string& spec, int tile_memory_mb = 2048) {
   ModelOptions options;
   options.flags.spec = spec;
+  options.tile_memory_mb = tile_memory_mb;
   auto upscaler = CreateUpscaler(options);
   EXPECT_TRUE(upscaler.ok()) << upscaler.status().message();
   return upscaler.ok() ? std::move(*upscaler) : nullptr;
@@ -62,22 +64,24 @@ struct Size {
 const Size kSizes[] = {{1, 1}, {1, 17}, {17, 1}, {37, 23}, {64, 64}, {65, 64}, {120, 288}, {300, 200}};
 
 TEST(TorchUpscalerTest, TiledBicubicMatchesWholeImageBicubic) {
-  std::unique_ptr<Upscaler> upscaler = MakeUpscaler("bicubic");
-  ASSERT_NE(upscaler, nullptr);
-  for (int scale : {2, 4}) {
-    for (const Size& size : kSizes) {
-      SCOPED_TRACE("x" + std::to_string(scale) + " " + std::to_string(size.width) + "x" +
-                   std::to_string(size.height));
-      const cv::Mat image = NoiseImage(size.width, size.height);
-      auto out = upscaler->Upscale(image, Request(scale, 64));
-      ASSERT_TRUE(out.ok()) << out.status().message();
-      ASSERT_EQ(out->cols, size.width * scale);
-      ASSERT_EQ(out->rows, size.height * scale);
-      ASSERT_EQ(out->type(), CV_8UC3);
-      cv::Mat reference;
-      cv::resize(image, reference, out->size(), 0, 0, cv::INTER_CUBIC);
-      const Difference d = Compare(*out, reference);
-      EXPECT_LE(d.max, 1) << "mean " << d.mean;  // float vs OpenCV's 8-bit fixed point; no seams
+  for (int memory_mb : {0, 2048}) {  // squares of 64, and the whole image in one call
+    std::unique_ptr<Upscaler> upscaler = MakeUpscaler("bicubic", memory_mb);
+    ASSERT_NE(upscaler, nullptr);
+    for (int scale : {2, 4}) {
+      for (const Size& size : kSizes) {
+        SCOPED_TRACE("x" + std::to_string(scale) + " " + std::to_string(size.width) + "x" +
+                     std::to_string(size.height) + ", " + std::to_string(memory_mb) + " MiB");
+        const cv::Mat image = NoiseImage(size.width, size.height);
+        auto out = upscaler->Upscale(image, Request(scale, 64));
+        ASSERT_TRUE(out.ok()) << out.status().message();
+        ASSERT_EQ(out->cols, size.width * scale);
+        ASSERT_EQ(out->rows, size.height * scale);
+        ASSERT_EQ(out->type(), CV_8UC3);
+        cv::Mat reference;
+        cv::resize(image, reference, out->size(), 0, 0, cv::INTER_CUBIC);
+        const Difference d = Compare(*out, reference);
+        EXPECT_LE(d.max, 1) << "mean " << d.mean;  // float vs OpenCV's 8-bit fixed point; no seams
+      }
     }
   }
 }
@@ -85,20 +89,22 @@ TEST(TorchUpscalerTest, TiledBicubicMatchesWholeImageBicubic) {
 TEST(TorchUpscalerTest, TiledLanczosIsCloseToWholeImageLanczos) {
   // Lanczos reaches 4 LR pixels and the default guard band is 2, but its outer lobes are small and the
   // cross-fade weight is near 0 where they matter: measured at most 1 grey level here, as for one tile.
-  std::unique_ptr<Upscaler> upscaler = MakeUpscaler("lanczos");
-  ASSERT_NE(upscaler, nullptr);
-  for (int scale : {2, 4}) {
-    for (const Size& size : kSizes) {
-      SCOPED_TRACE("x" + std::to_string(scale) + " " + std::to_string(size.width) + "x" +
-                   std::to_string(size.height));
-      const cv::Mat image = NoiseImage(size.width, size.height);
-      auto out = upscaler->Upscale(image, Request(scale, 64));
-      ASSERT_TRUE(out.ok()) << out.status().message();
-      cv::Mat reference;
-      cv::resize(image, reference, out->size(), 0, 0, cv::INTER_LANCZOS4);
-      const Difference d = Compare(*out, reference);
-      EXPECT_LE(d.max, 2);
-      EXPECT_LE(d.mean, 0.05);
+  for (int memory_mb : {0, 2048}) {  // squares of 64, and the whole image in one call
+    std::unique_ptr<Upscaler> upscaler = MakeUpscaler("lanczos", memory_mb);
+    ASSERT_NE(upscaler, nullptr);
+    for (int scale : {2, 4}) {
+      for (const Size& size : kSizes) {
+        SCOPED_TRACE("x" + std::to_string(scale) + " " + std::to_string(size.width) + "x" +
+                     std::to_string(size.height) + ", " + std::to_string(memory_mb) + " MiB");
+        const cv::Mat image = NoiseImage(size.width, size.height);
+        auto out = upscaler->Upscale(image, Request(scale, 64));
+        ASSERT_TRUE(out.ok()) << out.status().message();
+        cv::Mat reference;
+        cv::resize(image, reference, out->size(), 0, 0, cv::INTER_LANCZOS4);
+        const Difference d = Compare(*out, reference);
+        EXPECT_LE(d.max, 2);
+        EXPECT_LE(d.mean, 0.05);
+      }
     }
   }
 }
@@ -119,7 +125,7 @@ TEST(TorchUpscalerTest, DescribesItself) {
 }
 
 TEST(TorchUpscalerTest, ReportsProgressAndStopsWhenCancelled) {
-  std::unique_ptr<Upscaler> upscaler = MakeUpscaler("bicubic");
+  std::unique_ptr<Upscaler> upscaler = MakeUpscaler("bicubic", /*tile_memory_mb=*/0);
   ASSERT_NE(upscaler, nullptr);
   const cv::Mat image = NoiseImage(300, 200);  // 6 × 4 tiles of 64 → 6 batches of 4
   std::vector<std::pair<int, int>> progress;
@@ -128,6 +134,9 @@ TEST(TorchUpscalerTest, ReportsProgressAndStopsWhenCancelled) {
   ASSERT_TRUE(upscaler->Upscale(image, request).ok());
   ASSERT_EQ(progress.size(), 6u);
   EXPECT_EQ(progress.back(), std::make_pair(24, 24));
+  progress.clear();
+  ASSERT_TRUE(MakeUpscaler("bicubic")->Upscale(image, request).ok());
+  EXPECT_EQ(progress, (std::vector<std::pair<int, int>>{{1, 1}})) << "with free tiles: the whole image at once";
 
   int polls = 0;
   request.cancelled = [&] { return ++polls > 1; };

@@ -10,20 +10,22 @@ namespace tsdsr::model {
 const std::vector<BuiltinModelInfo>& BuiltinModels() {
   // pixel_range: idealo's RDN (psnr-small) and the ESRGAN-style RRDNs were trained on [0, 1]; UpscalerJS feeds
   // every "rdn" model 0–255 (its getESRGANModelDefinition), which is what made those packages' samples.
+  // context: MeasureContext's figure (`tsdsr-tiling-bench --contexts`, 2026-12-02: psnr-small 12, thick 8–9,
+  // medium 9, slim 8) with 2 pixels to spare, the same for every scale of a family.
   static const std::vector<BuiltinModelInfo> models = {
-      {"psnr-small", "esrgan-legacy", "models/psnr-small", 2, 1, 255, "assets/samples/psnr-small/result.png"},
-      {"thick-x2", "esrgan-thick", "models/x2", 2, 1, 1, "assets/samples/2x/result.png"},
-      {"thick-x3", "esrgan-thick", "models/x3", 3, 1, 1, "assets/samples/3x/result.png"},
-      {"thick-x4", "esrgan-thick", "models/x4", 4, 1, 1, "assets/samples/4x/result.png"},
-      {"thick-x8", "esrgan-thick", "models/x8", 8, 1, 1, "assets/samples/8x/result.png"},
-      {"medium-x2", "esrgan-medium", "models/x2", 2, 255, 255, "assets/samples/2x/result.png"},
-      {"medium-x3", "esrgan-medium", "models/x3", 3, 255, 255, "assets/samples/3x/result.png"},
-      {"medium-x4", "esrgan-medium", "models/x4", 4, 255, 255, "assets/samples/4x/result.png"},
-      {"medium-x8", "esrgan-medium", "models/x8", 8, 255, 255, ""},
-      {"slim-x2", "esrgan-slim", "models/x2", 2, 255, 255, "assets/samples/2x/result.png"},
-      {"slim-x3", "esrgan-slim", "models/x3", 3, 255, 255, "assets/samples/3x/result.png"},
-      {"slim-x4", "esrgan-slim", "models/x4", 4, 255, 255, "assets/samples/4x/result.png"},
-      {"slim-x8", "esrgan-slim", "models/x8", 8, 255, 255, ""},
+      {"psnr-small", "esrgan-legacy", "models/psnr-small", 2, 1, 255, "assets/samples/psnr-small/result.png", 14},
+      {"thick-x2", "esrgan-thick", "models/x2", 2, 1, 1, "assets/samples/2x/result.png", 11},
+      {"thick-x3", "esrgan-thick", "models/x3", 3, 1, 1, "assets/samples/3x/result.png", 11},
+      {"thick-x4", "esrgan-thick", "models/x4", 4, 1, 1, "assets/samples/4x/result.png", 11},
+      {"thick-x8", "esrgan-thick", "models/x8", 8, 1, 1, "assets/samples/8x/result.png", 11},
+      {"medium-x2", "esrgan-medium", "models/x2", 2, 255, 255, "assets/samples/2x/result.png", 11},
+      {"medium-x3", "esrgan-medium", "models/x3", 3, 255, 255, "assets/samples/3x/result.png", 11},
+      {"medium-x4", "esrgan-medium", "models/x4", 4, 255, 255, "assets/samples/4x/result.png", 11},
+      {"medium-x8", "esrgan-medium", "models/x8", 8, 255, 255, "", 11},
+      {"slim-x2", "esrgan-slim", "models/x2", 2, 255, 255, "assets/samples/2x/result.png", 10},
+      {"slim-x3", "esrgan-slim", "models/x3", 3, 255, 255, "assets/samples/3x/result.png", 10},
+      {"slim-x4", "esrgan-slim", "models/x4", 4, 255, 255, "assets/samples/4x/result.png", 10},
+      {"slim-x8", "esrgan-slim", "models/x8", 8, 255, 255, "", 10},
   };
   return models;
 }

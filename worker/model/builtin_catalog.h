@@ -22,6 +22,9 @@ struct BuiltinModelInfo {
   // that serves best: UpscalerJS feeds idealo's [0, 1]-trained RDNs 0–255).
   float upscalerjs_pixel_range = 1;
   std::string_view sample;  // the package's output for assets/fixture.png, relative to the package
+  // LR pixels of context the network needs around an output pixel, from MeasureContext (float32, CPU, a
+  // quarter grey level; `tsdsr-tiling-bench --contexts`), with 2 pixels to spare. TileFootprint::context.
+  int context = 0;
 };
 
 // Every built-in model, in the order BuiltinModelNames() lists them.

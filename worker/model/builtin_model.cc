@@ -1,5 +1,6 @@
 #include "worker/model/builtin_model.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <utility>
 
@@ -65,6 +66,11 @@ at::Tensor BuiltinModel::Forward(const at::Tensor& batch, int scale) {
   if (info_.pixel_range != 1) x = x.mul(info_.pixel_range);
   const at::Tensor y = graph_->Run(x);
   return info_.pixel_range != 1 ? y.div(info_.pixel_range) : y;
+}
+
+TileFootprint BuiltinModel::footprint(int /*scale*/) const {
+  const auto element = static_cast<std::int64_t>(c10::elementSize(dtype_));
+  return {info_.context, 2 * element * graph_->PeakValuesPerPixel()};
 }
 
 Result<std::unique_ptr<TileModel>> CreateBuiltinModels(std::string_view argument, const std::string& models_dir,

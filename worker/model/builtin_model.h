@@ -32,6 +32,9 @@ class BuiltinModel : public TileModel {
   const std::string& name() const override { return name_; }
   c10::ScalarType dtype() const override { return dtype_; }
   c10::Device device() const override { return device_; }
+  // The catalogue's context, and the graph's peak values at the dtype's size, doubled for the convolutions'
+  // own buffers.
+  TileFootprint footprint(int scale) const override;
 
   const BuiltinModelInfo& info() const { return info_; }
   // The network itself, fed and returning values in info().pixel_range (for tests and benchmarks).

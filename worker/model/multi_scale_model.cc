@@ -37,6 +37,14 @@ MultiScaleModel::MultiScaleModel(std::vector<std::unique_ptr<TileModel>> models)
   std::sort(scales_.begin(), scales_.end());
 }
 
+TileFootprint MultiScaleModel::footprint(int scale) const {
+  for (const auto& model : models_) {
+    const std::vector<int>& offered = model->scales();
+    if (std::find(offered.begin(), offered.end(), scale) != offered.end()) return model->footprint(scale);
+  }
+  return {};
+}
+
 at::Tensor MultiScaleModel::Forward(const at::Tensor& batch, int scale) {
   for (const auto& model : models_) {
     const std::vector<int>& offered = model->scales();

@@ -26,6 +26,8 @@ class MultiScaleModel : public TileModel {
   const std::string& name() const override { return name_; }
   c10::ScalarType dtype() const override { return models_.front()->dtype(); }
   c10::Device device() const override { return models_.front()->device(); }
+  // The footprint of the model that offers `scale`; none for a scale none offers.
+  TileFootprint footprint(int scale) const override;
 
  private:
   explicit MultiScaleModel(std::vector<std::unique_ptr<TileModel>> models);

@@ -175,6 +175,25 @@ Status TfjsGraph::Link(const TfjsModel& model) {
   return Status::Ok();
 }
 
+int64_t TfjsGraph::PeakValuesPerPixel() const {
+  std::vector<int64_t> area(nodes_.size(), 1);  // a node's pixels per input pixel
+  std::vector<int64_t> values(nodes_.size(), 0);
+  int64_t live = 0;
+  int64_t peak = 0;
+  for (int i : order_) {
+    const Node& node = nodes_[i];
+    const GraphOp& op = node.op;
+    if (!node.inputs.empty()) area[i] = area[node.inputs.front()];
+    if (op.kind == OpKind::kConv2D) area[i] *= op.shuffle_after * op.shuffle_after;
+    if (op.kind == OpKind::kDepthToSpace || op.kind == OpKind::kUpsampleNearest) area[i] *= op.block_y * op.block_x;
+    values[i] = op.out_channels * area[i];
+    live += values[i];
+    peak = std::max(peak, live);
+    for (int j : node.release) live -= values[j];
+  }
+  return peak;
+}
+
 at::Tensor TfjsGraph::Run(const at::Tensor& input) const {
   c10::InferenceMode inference_mode;
   const GraphOp& in = nodes_[input_].op;

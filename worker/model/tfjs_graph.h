@@ -34,6 +34,9 @@ class TfjsGraph {
   int64_t output_channels() const { return nodes_[output_].op.out_channels; }
   // Layers that run (the input included).
   size_t layer_count() const { return order_.size(); }
+  // The most tensor elements alive at once during Run, per pixel of the input (channels × area, in the order Run
+  // frees them; an op's inputs count until it has run): what Run's memory grows with.
+  int64_t PeakValuesPerPixel() const;
 
  private:
   struct Node {

@@ -3,6 +3,7 @@
 // Uses only the Tensor class header (about 1 s to compile), not <torch/torch.h>; at::Tensor is torch::Tensor.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,17 @@
 #include <c10/core/ScalarType.h>
 
 namespace tsdsr::model {
+
+// What lets the Tiler cut an image into tiles of any shape (ChooseTiles) instead of process_size squares.
+struct TileFootprint {
+  // LR pixels of input on every side of an output pixel that its value depends on, within a quarter grey level:
+  // a network's measured receptive field (MeasureContext). 0: tiles must stay process_size: the output depends on
+  // the tile itself (TSD-SR's latent tiles), or is not known to be translation-invariant (TorchScript), or the
+  // model's cost is per tile whatever its size (simulated).
+  int context = 0;
+  // Bytes Forward needs per LR pixel of its batch (activations, with a margin): sizes tiles to a memory budget.
+  std::int64_t bytes_per_pixel = 0;
+};
 
 class TileModel {
  public:
@@ -29,6 +41,8 @@ class TileModel {
   virtual c10::ScalarType dtype() const = 0;
   // Where Forward's tensors live.
   virtual c10::Device device() const = 0;
+  // How free the tiler is at `scale` (one of scales()); by default not at all.
+  virtual TileFootprint footprint(int /*scale*/) const { return {}; }
 };
 
 }  // namespace tsdsr::model

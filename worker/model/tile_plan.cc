@@ -10,12 +10,24 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
+// Tiles of an axis of `size` with tiles of `tile` overlapping by `overlap` (TileStarts' count).
+int TileCount(int size, int tile, int overlap) {
+  if (size <= tile) return 1;
+  const int step = tile - overlap;
+  return (size - overlap + step - 1) / step;
+}
+
+// The shortest tile that covers `size` in `n` tiles overlapping by at least `overlap`.
+int TileFor(int size, int n, int overlap) {
+  if (n <= 1) return size;
+  return static_cast<int>((std::int64_t{size} + std::int64_t{n - 1} * overlap + n - 1) / n);
+}
+
 // LR offsets of the tiles of one axis: n tiles spread evenly (floor of the exact positions). Consecutive
 // starts differ by floor or ceil of (size − tile)/(n − 1) ≤ process_size − overlap: overlaps are ≥ overlap.
 std::vector<int> TileStarts(int size, int process_size, int overlap) {
   if (size <= process_size) return {0};
-  const int step = process_size - overlap;
-  const int n = (size - overlap + step - 1) / step;
+  const int n = TileCount(size, process_size, overlap);
   const std::int64_t span = size - process_size;
   std::vector<int> starts(n);
   for (int k = 0; k < n; ++k) starts[k] = static_cast<int>(span * k / (n - 1));
@@ -29,13 +41,13 @@ struct Bands {
   std::vector<double> half;
 };
 
-Bands MakeBands(const TileAxis& axis) {
+Bands MakeBands(const TileAxis& axis, int guard) {
   const int n = axis.count();
   const double s = axis.scale;
   Bands bands{std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
   for (int k = 1; k < n; ++k) bands.cut[k] = s * (axis.starts[k] + axis.starts[k - 1] + axis.tile) / 2.0;
   for (int k = 1; k < n; ++k) {
-    double h = axis.Overlap(k) * s / 4.0;
+    double h = guard < 0 ? axis.Overlap(k) * s / 4.0 : std::max(0.0, (axis.Overlap(k) / 2.0 - guard) * s);
     if (k > 1) h = std::min(h, (bands.cut[k] - bands.cut[k - 1]) / 2.0);
     if (k + 1 < n) h = std::min(h, (bands.cut[k + 1] - bands.cut[k]) / 2.0);
     bands.half[k] = h;
@@ -60,7 +72,7 @@ double Rise(const Bands& bands, int k, double centre) {
 
 int DefaultOverlap(int process_size) { return std::min(std::max(8, process_size / 8), process_size / 2); }
 
-Result<TileAxis> PlanAxis(int size, int process_size, int overlap, int scale) {
+Result<TileAxis> PlanAxis(int size, int process_size, int overlap, int scale, int guard) {
   if (size < 1) return Status::InvalidArgument("image size must be at least 1, got " + std::to_string(size));
   if (process_size < 1) {
     return Status::InvalidArgument("process_size must be at least 1, got " + std::to_string(process_size));
@@ -70,12 +82,16 @@ Result<TileAxis> PlanAxis(int size, int process_size, int overlap, int scale) {
     return Status::InvalidArgument("tile overlap must be in [0, process_size) = [0, " +
                                    std::to_string(process_size) + "), got " + std::to_string(overlap));
   }
+  if (2 * guard > overlap) {
+    return Status::InvalidArgument("tile guard must be at most half the overlap (" + std::to_string(overlap) +
+                                   "), got " + std::to_string(guard));
+  }
   TileAxis axis;
   axis.size = size;
   axis.tile = std::min(process_size, size);
   axis.scale = scale;
   axis.starts = TileStarts(size, process_size, overlap);
-  const Bands bands = MakeBands(axis);
+  const Bands bands = MakeBands(axis, guard);
   const int out_tile = axis.tile * scale;
   axis.weights.assign(axis.count(), std::vector<float>(out_tile));
   for (int k = 0; k < axis.count(); ++k) {
@@ -88,12 +104,39 @@ Result<TileAxis> PlanAxis(int size, int process_size, int overlap, int scale) {
   return axis;
 }
 
-Result<TilePlan> TilePlan::Create(int width, int height, int process_size, int overlap, int scale) {
-  auto x = PlanAxis(width, process_size, overlap, scale);
+Result<TilePlan> TilePlan::Create(int width, int height, const TileGrid& grid, int scale) {
+  auto x = PlanAxis(width, grid.tile_width, grid.overlap, scale, grid.guard);
   if (!x.ok()) return Status::InvalidArgument("width: " + x.status().message());
-  auto y = PlanAxis(height, process_size, overlap, scale);
+  auto y = PlanAxis(height, grid.tile_height, grid.overlap, scale, grid.guard);
   if (!y.ok()) return Status::InvalidArgument("height: " + y.status().message());
   return TilePlan(std::move(x).value(), std::move(y).value());
+}
+
+std::optional<TileGrid> ChooseTiles(int width, int height, int context, std::int64_t max_tile_pixels) {
+  if (std::int64_t{width} * height <= max_tile_pixels) return TileGrid{width, height, 0, 0};
+  const int fade = std::max(2, context / 4);
+  const int overlap = 2 * context + 2 * fade;
+  const int smallest = 2 * overlap;
+  std::optional<TileGrid> best;
+  double best_cost = 0;
+  for (int nx = 1; nx == 1 || TileFor(width, nx, overlap) >= smallest; ++nx) {
+    for (int ny = 1; ny == 1 || TileFor(height, ny, overlap) >= smallest; ++ny) {
+      const TileGrid grid{TileFor(width, nx, overlap), TileFor(height, ny, overlap), overlap, context};
+      if (std::int64_t{grid.tile_width} * grid.tile_height > max_tile_pixels) continue;
+      const double cost = TiledPixelRatio(width, height, grid);
+      if (!best || cost < best_cost) best = grid, best_cost = cost;
+      break;  // more rows of this width only cost more
+    }
+  }
+  return best;
+}
+
+double TiledPixelRatio(int width, int height, const TileGrid& grid) {
+  const int tile_w = std::min(grid.tile_width, width);
+  const int tile_h = std::min(grid.tile_height, height);
+  const double computed = double(TileCount(width, tile_w, grid.overlap)) * tile_w *
+                          double(TileCount(height, tile_h, grid.overlap)) * tile_h;
+  return computed / (double(width) * height);
 }
 
 TileRect TilePlan::Tile(int index) const {

@@ -1,6 +1,8 @@
 #include "worker/model/tile_plan.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -119,6 +121,64 @@ TEST(PlanAxisTest, GuardBandGrowsWithTheActualOverlap) {
   EXPECT_EQ(axis->Overlap(1), 42);
   for (int p = 0; p < 42; ++p) EXPECT_EQ(axis->weights[1][p], 0.0f) << p;
   EXPECT_GT(axis->weights[1][42], 0.0f);
+}
+
+TEST(PlanAxisTest, AnExplicitGuardSilencesExactlyThatManyPixels) {
+  for (int scale : {2, 4}) {
+    auto axis = PlanAxis(700, 256, 36, scale, /*guard=*/14);
+    ASSERT_TRUE(axis.ok()) << axis.status().message();
+    std::vector<double> sum(700 * scale, 0.0);
+    for (int k = 0; k < axis->count(); ++k) {
+      const int out_tile = axis->tile * scale;
+      for (int p = 0; p < out_tile; ++p) {
+        sum[axis->starts[k] * scale + p] += axis->weights[k][p];
+        const bool guarded = (k > 0 && p < 14 * scale) || (k + 1 < axis->count() && p >= out_tile - 14 * scale);
+        if (guarded) {
+          ASSERT_EQ(axis->weights[k][p], 0.0f) << "tile " << k << " pixel " << p;
+        }
+      }
+      if (k > 0) {
+        EXPECT_GT(axis->weights[k][14 * scale + scale], 0.0f) << "the fade starts right after the guard";
+      }
+    }
+    for (double s : sum) ASSERT_NEAR(s, 1.0, 1e-6);
+  }
+  EXPECT_EQ(PlanAxis(700, 256, 36, 2, 19).status().code(), StatusCode::kInvalidArgument) << "guard > overlap/2";
+}
+
+// What psnr-small needs (context 14, about 8.8 KB per LR pixel with its margin) under the default 2 GiB.
+constexpr int kContext = 14;
+constexpr std::int64_t kMaxTilePixels = (std::int64_t{2} << 30) / (2 * 4 * 1100);
+
+TEST(ChooseTilesTest, ASmallImageIsOneTile) {
+  auto grid = ChooseTiles(480, 270, kContext, kMaxTilePixels);
+  ASSERT_TRUE(grid.has_value());
+  EXPECT_EQ(*grid, (TileGrid{480, 270, 0, 0}));
+  EXPECT_EQ(TiledPixelRatio(480, 270, *grid), 1.0);
+}
+
+TEST(ChooseTilesTest, EverySizeCostsAtMost115PercentOfTheWholeImage) {
+  for (int width = 32; width <= 3840; width += 97) {
+    for (int height : {32, 270, 541, 720, 1080, 1440, 2160}) {
+      SCOPED_TRACE(std::to_string(width) + "x" + std::to_string(height));
+      auto grid = ChooseTiles(width, height, kContext, kMaxTilePixels);
+      ASSERT_TRUE(grid.has_value());
+      EXPECT_LE(std::int64_t{std::min(grid->tile_width, width)} * std::min(grid->tile_height, height),
+                kMaxTilePixels);
+      EXPECT_LE(TiledPixelRatio(width, height, *grid), 1.15);
+      if (grid->overlap > 0) {
+        EXPECT_EQ(grid->guard, kContext);
+        EXPECT_EQ(grid->overlap, 2 * kContext + 2 * 3);
+      }
+      auto plan = TilePlan::Create(width, height, *grid, 2);
+      ASSERT_TRUE(plan.ok()) << plan.status().message();
+    }
+  }
+}
+
+TEST(ChooseTilesTest, TooLittleMemoryForAnyTileIsNone) {
+  EXPECT_FALSE(ChooseTiles(1920, 1080, kContext, 2000).has_value());
+  EXPECT_TRUE(ChooseTiles(40, 40, kContext, 2000).has_value()) << "fits whole";
 }
 
 TEST(PlanAxisTest, SinglePixelAxis) {

@@ -12,8 +12,6 @@
 #include <c10/core/InferenceMode.h>
 #include <c10/util/Exception.h>
 
-#include "worker/model/tile_plan.h"
-
 namespace tsdsr::model {
 namespace {
 
@@ -36,6 +34,7 @@ Status ValidateJob(const TileModel& model, const TilerOptions& options, const at
   if (options.overlap < 0) {
     return Status::InvalidArgument("tile overlap must not be negative, got " + std::to_string(options.overlap));
   }
+  if (options.memory_budget < 0) return Status::InvalidArgument("the tile memory budget must not be negative");
   return Status::Ok();
 }
 
@@ -118,16 +117,32 @@ Status StatusFromTorchError(const c10::Error& error, const std::string& context)
   return Status::Internal(context + ": " + message);
 }
 
+Result<std::pair<TileGrid, int>> Tiler::GridFor(int width, int height, const TileJob& job) const {
+  const TileFootprint footprint = model_->footprint(job.scale);
+  if (footprint.context > 0 && footprint.bytes_per_pixel > 0 && options_.memory_budget > 0) {
+    const std::int64_t max_pixels = options_.memory_budget / footprint.bytes_per_pixel;
+    if (auto grid = ChooseTiles(width, height, footprint.context, max_pixels)) {
+      const std::int64_t tile = std::int64_t{std::min(grid->tile_width, width)} * std::min(grid->tile_height, height);
+      const auto batch = static_cast<int>(std::clamp<std::int64_t>(max_pixels / tile, 1, options_.tile_batch));
+      return std::make_pair(*grid, batch);
+    }
+  }
+  if (job.process_size < 1) {
+    return Status::InvalidArgument("process_size must be at least 1, got " + std::to_string(job.process_size));
+  }
+  const int overlap = options_.overlap > 0 ? options_.overlap : DefaultOverlap(job.process_size);
+  return std::make_pair(TileGrid{job.process_size, job.process_size, overlap, -1}, options_.tile_batch);
+}
+
 Result<at::Tensor> Tiler::Run(const at::Tensor& image, const TileJob& job) const {
   TSDSR_RETURN_IF_ERROR(ValidateJob(*model_, options_, image, job));
-  const int overlap = options_.overlap > 0 ? options_.overlap : DefaultOverlap(job.process_size);
-  TSDSR_ASSIGN_OR_RETURN(
-      TilePlan plan,
-      TilePlan::Create(static_cast<int>(image.size(3)), static_cast<int>(image.size(2)), job.process_size,
-                       overlap, job.scale));
+  const int width = static_cast<int>(image.size(3));
+  const int height = static_cast<int>(image.size(2));
+  TSDSR_ASSIGN_OR_RETURN(auto grid, GridFor(width, height, job));
+  TSDSR_ASSIGN_OR_RETURN(TilePlan plan, TilePlan::Create(width, height, grid.first, job.scale));
   try {
     c10::InferenceMode inference;
-    return RunPlan(*model_, plan, image, job, options_.tile_batch);
+    return RunPlan(*model_, plan, image, job, grid.second);
   } catch (const c10::Error& e) {
     return StatusFromTorchError(e, "model " + model_->name() + " failed");
   } catch (const std::bad_alloc&) {

@@ -1,23 +1,31 @@
 // Tiler: runs a TileModel over a whole image, tile batch by tile batch, and blends the outputs with the
 // TilePlan's weights on the model's device. Memory is bounded by the tile batch, not the frame, except for the
-// input and output images themselves.
+// input and output images themselves. A model with a TileFootprint gets the largest tiles `memory_budget`
+// allows (ChooseTiles: a small image in one call, a 1080p frame in a few), guarded by its context; any other
+// gets process_size squares.
 #pragma once
 
+#include <cstdint>
 #include <functional>
-
 #include <string>
+#include <utility>
 
 #include <ATen/core/Tensor.h>
 #include <c10/util/Exception.h>
 
 #include "common/status.h"
 #include "worker/model/tile_model.h"
+#include "worker/model/tile_plan.h"
 
 namespace tsdsr::model {
 
+inline constexpr std::int64_t kDefaultTileMemory = std::int64_t{2} << 30;  // 2 GiB
+
 struct TilerOptions {
   int tile_batch = 4;  // tiles per TileModel::Forward call; at least 1
-  int overlap = 0;     // LR pixels shared by neighbouring tiles; 0 = DefaultOverlap(process_size)
+  int overlap = 0;     // LR pixels shared by neighbouring process_size tiles; 0 = DefaultOverlap(process_size)
+  // Bytes one Forward call may take with a model that has a TileFootprint; 0 = process_size tiles for every model.
+  std::int64_t memory_budget = kDefaultTileMemory;
 };
 
 // One image's run.
@@ -46,6 +54,9 @@ class Tiler {
   Result<at::Tensor> Run(const at::Tensor& image, const TileJob& job) const;
 
   const TilerOptions& options() const { return options_; }
+
+  // The grid Run uses for a width×height image at `job`'s scale, and how many of its tiles go in one call.
+  Result<std::pair<TileGrid, int>> GridFor(int width, int height, const TileJob& job) const;
 
  private:
   TileModel* model_;

@@ -25,6 +25,7 @@ class FakeModel : public TileModel {
   at::Tensor Forward(const at::Tensor& batch, int scale) override {
     EXPECT_EQ(batch.scalar_type(), dtype_);
     batch_sizes.push_back(static_cast<int>(batch.size(0)));
+    shapes.push_back(batch.sizes().vec());
     TORCH_CHECK(failure != Failure::kError, "something broke inside the model");
     TORCH_CHECK_WITH(OutOfMemoryError, failure != Failure::kOutOfMemory, "CUDA out of memory. Tried to allocate");
     at::Tensor x = batch;
@@ -37,8 +38,11 @@ class FakeModel : public TileModel {
   const std::string& name() const override { return name_; }
   c10::ScalarType dtype() const override { return dtype_; }
   c10::Device device() const override { return c10::Device(c10::kCPU); }
+  TileFootprint footprint(int /*scale*/) const override { return footprint_value; }
 
   std::vector<int> batch_sizes;
+  std::vector<std::vector<int64_t>> shapes;  // of every batch
+  TileFootprint footprint_value;  // none unless a test sets it
   Failure failure = Failure::kNone;
 
  private:
@@ -94,6 +98,37 @@ TEST(TilerTest, PointwiseModelTiledEqualsUntiled) { ExpectTiledEqualsUntiled(/*b
 // The blur reaches one LR pixel past each tile edge; the guard band (≥ 2 LR pixels at the default overlap of 8)
 // hides that, so tiling is still exact.
 TEST(TilerTest, ModelWithBorderEffectsTiledEqualsUntiled) { ExpectTiledEqualsUntiled(/*blur=*/true); }
+
+// A model with a footprint gets tiles as large as the budget allows, and is as exact as with squares.
+TEST(TilerTest, AModelWithAFootprintGetsTheLargestTilesThatFit) {
+  c10::InferenceMode inference;
+  FakeModel model(/*blur=*/true);
+  model.footprint_value = {2, 100};  // the blur reaches 1 LR pixel; 100 bytes per pixel
+  const at::Tensor image = GreyImage(300, 200);
+  const at::Tensor whole = model.Forward(image, 2);
+  model.shapes.clear();
+  Tiler roomy(&model, TilerOptions{4, 0, 100 * 300 * 200});
+  auto one = roomy.Run(image, TileJob{2, 64, {}, {}});
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_EQ(model.shapes, (std::vector<std::vector<int64_t>>{{1, 3, 200, 300}})) << "the whole image in one call";
+  EXPECT_LE(one->sub(whole).abs().max().item<float>(), 1e-6f);
+
+  model.shapes.clear();
+  Tiler tight(&model, TilerOptions{4, 0, 100 * 160 * 110});  // room for one tile of 160×110 per call
+  auto grid = tight.GridFor(300, 200, TileJob{2, 64, {}, {}});
+  ASSERT_TRUE(grid.ok());
+  EXPECT_EQ(grid->second, 1);
+  EXPECT_EQ(grid->first.guard, 2);
+  auto tiled = tight.Run(image, TileJob{2, 64, {}, {}});
+  ASSERT_TRUE(tiled.ok()) << tiled.status().message();
+  EXPECT_EQ(model.shapes.size(), 4u) << "2 × 2 tiles, not 24 squares of 64";
+  EXPECT_LE(tiled->sub(whole).abs().max().item<float>(), 1e-6f);
+
+  model.shapes.clear();
+  Tiler squares(&model, TilerOptions{4, 0, 0});  // no budget: process_size squares
+  ASSERT_TRUE(squares.Run(image, TileJob{2, 64, {}, {}}).ok());
+  EXPECT_EQ(model.shapes.front(), (std::vector<int64_t>{4, 3, 64, 64}));
+}
 
 TEST(TilerTest, ConvertsToTheModelDtypeAndReturnsFloat) {
   FakeModel model(/*blur=*/false, at::kDouble);
