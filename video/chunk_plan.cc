@@ -12,13 +12,24 @@ size_t KeyframeBefore(const VideoInfo& video, size_t index) {
   return 0;
 }
 
-std::vector<ChunkRange> PlanChunks(const VideoInfo& video, double chunk_seconds, int min_chunks) {
+namespace {
+
+// How many chunks: about `chunk_seconds` each, a multiple of `workers`, none shorter than kMinChunkFrames.
+size_t ChunkCount(const VideoInfo& video, double chunk_seconds, int workers) {
+  const size_t n = video.frames.size();
+  const double seconds = std::max(video.duration_s(), 1e-9);
+  const auto per_round = static_cast<size_t>(std::max(workers, 1));
+  size_t count = static_cast<size_t>(std::ceil(seconds / std::max(chunk_seconds, 1e-3)));
+  count = (count + per_round - 1) / per_round * per_round;
+  return std::clamp<size_t>(count, 1, std::max<size_t>(1, n / kMinChunkFrames));
+}
+
+}  // namespace
+
+std::vector<ChunkRange> PlanChunks(const VideoInfo& video, double chunk_seconds, int workers) {
   const size_t n = video.frames.size();
   if (n == 0) return {};
-  const double seconds = std::max(video.duration_s(), 1e-9);
-  size_t count = static_cast<size_t>(std::ceil(seconds / std::max(chunk_seconds, 1e-3)));
-  count = std::max(count, static_cast<size_t>(std::max(min_chunks, 1)));
-  count = std::clamp<size_t>(count, 1, std::max<size_t>(1, n / kMinChunkFrames));
+  const size_t count = ChunkCount(video, chunk_seconds, workers);
   const double length = double(n) / double(count);
   const auto slack = static_cast<size_t>(length * 0.1);
   std::vector<size_t> starts = {0};

@@ -33,10 +33,13 @@ TEST(ChunkPlanTest, ChunksOfAboutTheAskedLengthCoveringEveryFrameOnce) {
   for (const auto& c : chunks) EXPECT_EQ(c.frames(), 50u);
 }
 
-TEST(ChunkPlanTest, IdleWorkersGetMoreShorterChunksButNotTiny) {
+TEST(ChunkPlanTest, EveryWorkerGetsAsManyChunksButNoneIsTiny) {
   const VideoInfo v = Frames(100, 100);  // 4 s
   EXPECT_EQ(PlanChunks(v, 10.0, 1).size(), 1u);
   EXPECT_EQ(PlanChunks(v, 10.0, 4).size(), 4u);
+  EXPECT_EQ(PlanChunks(v, 1.0, 3).size(), 6u) << "4 chunks of 1 s over 3 workers: 6, two each";
+  EXPECT_EQ(PlanChunks(v, 1.0, 2).size(), 4u);
+  EXPECT_EQ(PlanChunks(Frames(250, 250), 1.0, 4).size(), 12u) << "10 s: 12, not 4 + 4 + 2";
   auto many = PlanChunks(v, 10.0, 64);
   EXPECT_EQ(many.size(), 100 / kMinChunkFrames);
   ExpectCoverage(many, 100);

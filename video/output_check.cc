@@ -62,6 +62,11 @@ void CheckFrames(const VideoInfo& in, const VideoInfo& out, const OutputExpectat
   if (!expected.codec.empty() && out.codec != expected.codec) check->problems.push_back("codec " + out.codec);
   check->pixel_format = out.pixel_format;
   if (out.pixel_format != expected.pixel_format) check->problems.push_back("pixel format " + out.pixel_format);
+  check->rotation = out.rotation;
+  if (out.rotation != in.rotation) {
+    check->problems.push_back("rotation " + std::to_string(out.rotation) + ", not the source's " +
+                              std::to_string(in.rotation));
+  }
 }
 
 }  // namespace
@@ -112,6 +117,7 @@ nlohmann::json OutputCheckJson(const OutputCheck& check) {
           {"size", std::to_string(check.width) + "x" + std::to_string(check.height)},
           {"codec", check.codec},
           {"pixel_format", check.pixel_format},
+          {"rotation", check.rotation},
           {"audio", audio},
           {"problems", check.problems}};
 }

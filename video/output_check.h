@@ -1,7 +1,8 @@
 // Whether an output video is what was asked of its source: every frame, in order, at the source's times (from
 // the first frame; the whole file may start later, every stream alike), the size times the scale, the codec and
-// pixel format asked, and audio packets identical to the source's, in sync with the video as in the source. The
-// figures go into the job's status; any miss fails the job instead of handing out a wrong file.
+// pixel format asked, the source's rotation (display matrix), and audio packets identical to the source's, in
+// sync with the video as in the source. Other streams (subtitles, converted or copied) are not held against the
+// source. The figures go into the job's status; any miss fails the job instead of handing out a wrong file.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,7 @@ struct OutputCheck {
   int height = 0;
   std::string codec;
   std::string pixel_format;
+  int rotation = 0;  // degrees clockwise, as MediaInfo says
   std::vector<AudioCheck> audio;
   std::vector<std::string> problems;  // empty when the output is right
   bool ok() const { return problems.empty(); }

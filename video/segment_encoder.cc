@@ -40,6 +40,7 @@ Status ValidateEncodeOptions(const EncodeOptions& o) {
   if (o.crf < -1 || o.crf > max_crf) {
     return Status::InvalidArgument("crf must be 0 to " + std::to_string(max_crf) + " for " + o.codec);
   }
+  if (o.keyframe_interval < 0) return Status::InvalidArgument("keyframe_interval must be 0 or more");
   for (char c : o.preset) {
     if (!std::isalnum(static_cast<unsigned char>(c)))
       return Status::InvalidArgument("preset must be a word, e.g. fast");
@@ -73,6 +74,7 @@ Result<std::unique_ptr<SegmentEncoder>> SegmentEncoder::Create(const EncodeOptio
   c->color_primaries = static_cast<AVColorPrimaries>(color.primaries);
   c->color_trc = static_cast<AVColorTransferCharacteristic>(color.transfer);
   c->thread_count = options.threads;
+  if (options.keyframe_interval > 0) c->gop_size = options.keyframe_interval;
   if (e->muxer_->context()->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   AVDictionary* settings = nullptr;
   av_dict_set_int(&settings, "crf", options.crf >= 0 ? options.crf : choice.crf, 0);

@@ -23,6 +23,7 @@ struct EncodeOptions {
   std::string preset;             // speed; empty = "fast" (x264, x265) or "8" (SVT-AV1)
   std::string container = "mp4";  // of the segment: mp4 or matroska
   int threads = 0;                // encoder threads; 0 = the encoder's choice
+  int keyframe_interval = 0;      // at most this many frames from one keyframe to the next; 0 = the encoder's
 };
 
 // Checks codec, container, crf and preset; InvalidArgument naming what is allowed.

@@ -1,8 +1,10 @@
 // Segments of a clip, encoded apart and joined with the source's audio and subtitles: the output has every frame
 // in order with the source's timestamps, audio packets identical to the source's, and the streams the container
-// cannot hold reported. ffprobe (Debian's, independent of our code) checks the frame count.
+// cannot hold converted (SRT into MP4) or reported, the rotation kept. ffprobe (Debian's, independent of our code)
+// checks the frame count, the converted cues and the rotation.
 #include "video/segment_join.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 #include "video/frame_decoder.h"
 #include "video/output_check.h"
 #include "video/segment_encoder.h"
+#include "video/subtitle_convert.h"
 #include "video/testing_clips.h"
 
 namespace tsdsr::video {
@@ -36,6 +39,45 @@ std::vector<std::pair<double, std::string>> PacketsOf(const std::string& path, A
                          std::string(reinterpret_cast<const char*>(packet->data), static_cast<size_t>(packet->size)));
   }
   return packets;
+}
+
+struct Cue {
+  double start_s = 0;
+  double duration_s = 0;
+  std::string text;  // the ASS text field: what is shown
+};
+
+// Every subtitle cue of the first subtitle stream of `path`, decoded by libavcodec; empty cues (MP4's gaps) left out.
+std::vector<Cue> CuesOf(const std::string& path) {
+  std::vector<Cue> cues;
+  auto demuxer = Demuxer::OpenFile(path);
+  if (!demuxer.ok()) return cues;
+  AVFormatContext* context = (*demuxer)->context();
+  const int index = av_find_best_stream(context, AVMEDIA_TYPE_SUBTITLE, -1, -1, nullptr, 0);
+  if (index < 0) return cues;
+  const AVStream* stream = context->streams[index];
+  CodecContext decoder(avcodec_alloc_context3(avcodec_find_decoder(stream->codecpar->codec_id)));
+  EXPECT_GE(avcodec_parameters_to_context(decoder.get(), stream->codecpar), 0);
+  decoder->pkt_timebase = stream->time_base;
+  EXPECT_GE(avcodec_open2(decoder.get(), decoder->codec, nullptr), 0);
+  Packet packet = NewPacket();
+  while (true) {
+    auto more = (*demuxer)->Read(packet.get());
+    if (!more.ok() || !*more) break;
+    if (packet->stream_index != index) continue;
+    AVSubtitle subtitle{};
+    int got = 0;
+    EXPECT_GE(avcodec_decode_subtitle2(decoder.get(), &subtitle, &got, packet.get()), 0);
+    if (got != 0 && subtitle.num_rects > 0 && subtitle.rects[0]->ass != nullptr) {
+      std::string ass = subtitle.rects[0]->ass;  // ReadOrder,Layer,Style,Name,MarginL,MarginR,MarginV,Effect,Text
+      size_t field = 0;
+      for (int commas = 0; commas < 8 && field != std::string::npos; ++commas) field = ass.find(',', field) + 1;
+      cues.push_back({double(packet->pts) * av_q2d(stream->time_base),
+                      double(packet->duration) * av_q2d(stream->time_base), ass.substr(field)});
+    }
+    avsubtitle_free(&subtitle);
+  }
+  return cues;
 }
 
 std::string Output(const std::string& command) {
@@ -152,13 +194,112 @@ TEST_F(SegmentJoinTest, AVariableRateMkvWithSubtitlesInMkvAndInMp4) {
   JoinReport mkv = JoinAndCheck(source, {0, 13, 27, 40}, dir_.File("out.mkv"), "matroska");
   ASSERT_EQ(mkv.streams.size(), 2u);
   EXPECT_TRUE(mkv.streams[0].kept && mkv.streams[1].kept) << JoinReportJson(mkv).dump();
-  JoinReport mp4 = JoinAndCheck(source, {0, 20, 40}, dir_.File("out.mp4"), "mp4");
+  EXPECT_TRUE(mkv.streams[1].converted_to.empty()) << "Matroska holds SRT as it is";
+  const std::string out_mp4 = dir_.File("out.mp4");
+  JoinReport mp4 = JoinAndCheck(source, {0, 20, 40}, out_mp4, "mp4");
   ASSERT_EQ(mp4.streams.size(), 2u);
   EXPECT_EQ(mp4.streams[1].codec, "subrip");
-  EXPECT_FALSE(mp4.streams[1].kept) << "MP4 cannot hold SRT: reported, not fatal";
-  EXPECT_NE(mp4.streams[1].reason.find("cannot hold subrip"), std::string::npos);
+  EXPECT_TRUE(mp4.streams[1].kept) << "MP4 cannot hold SRT: converted to mov_text";
+  EXPECT_EQ(mp4.streams[1].converted_to, "mov_text");
+  EXPECT_EQ(JoinReportJson(mp4)["streams"][1]["converted_to"], "mov_text");
   EXPECT_EQ(mp4.streams[0].codec, "flac");
   EXPECT_TRUE(mp4.streams[0].kept);
+
+  // The same cues, at the same times, with the same texts: decoded here, and counted by ffprobe.
+  const std::vector<Cue> in_cues = CuesOf(source);
+  const std::vector<Cue> out_cues = CuesOf(out_mp4);
+  ASSERT_EQ(in_cues.size(), 2u);
+  ASSERT_EQ(out_cues.size(), in_cues.size());
+  for (size_t i = 0; i < in_cues.size(); ++i) {
+    EXPECT_EQ(out_cues[i].text, in_cues[i].text) << "cue " << i;
+    EXPECT_NEAR(out_cues[i].start_s, in_cues[i].start_s, 1e-9) << "cue " << i;
+    EXPECT_NEAR(out_cues[i].duration_s, in_cues[i].duration_s, 1e-9) << "cue " << i;
+  }
+  EXPECT_EQ(in_cues[0].text, "first line");
+  EXPECT_EQ(Output("ffprobe -v error -select_streams s -show_entries stream=codec_name -of csv=p=0 " + out_mp4),
+            "mov_text\n");
+  // MP4 fills the gaps between cues with empty samples (2 bytes): the cues are the larger packets.
+  EXPECT_EQ(Output("ffprobe -v error -select_streams s -show_entries packet=pts_time,duration_time,size -of csv=p=0 " +
+                   out_mp4 + " | awk -F, '$3 > 2 {print $1 \",\" $2}'"),
+            "0.000000,0.500000\n0.600000,0.400000\n");
+
+  auto info = ProbeFile(source);
+  ASSERT_TRUE(info.ok());
+  OutputExpectation expected;
+  expected.codec = "h264";
+  expected.timestamp_tolerance_s = 0.001;
+  auto check = CheckOutput(source, *info, out_mp4, expected);
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_TRUE(check->ok()) << "a converted subtitle is no problem: " << OutputCheckJson(*check).dump();
+}
+
+TEST_F(SegmentJoinTest, AssAndWebVttConvertForMp4BitmapSubtitlesWouldNot) {
+  codec_ = "h264";
+  for (const std::string codec : {"ass", "webvtt"}) {
+    ClipSpec spec;
+    spec.frames = 30;
+    spec.subtitle = true;
+    spec.extra = "-c:s " + codec;  // the last -c:s wins over the SRT default
+    const std::string source = dir_.File(codec + ".mkv");
+    ASSERT_EQ(MakeClip(source, spec), 0);
+    const std::string output = dir_.File(codec + ".mp4");
+    JoinReport report = JoinAndCheck(source, {0, 15, 30}, output, "mp4");
+    ASSERT_EQ(report.streams.size(), 1u) << codec;
+    EXPECT_EQ(report.streams[0].codec, codec);
+    EXPECT_TRUE(report.streams[0].kept) << JoinReportJson(report).dump();
+    EXPECT_EQ(report.streams[0].converted_to, "mov_text");
+    const std::vector<Cue> in_cues = CuesOf(source);
+    const std::vector<Cue> out_cues = CuesOf(output);
+    ASSERT_EQ(in_cues.size(), 2u) << codec;
+    ASSERT_EQ(out_cues.size(), 2u) << codec;
+    for (size_t i = 0; i < in_cues.size(); ++i) {
+      EXPECT_EQ(out_cues[i].text, in_cues[i].text) << codec << " cue " << i;
+      EXPECT_NEAR(out_cues[i].start_s, in_cues[i].start_s, 1e-9) << codec << " cue " << i;
+      EXPECT_NEAR(out_cues[i].duration_s, in_cues[i].duration_s, 1e-9) << codec << " cue " << i;
+    }
+  }
+  EXPECT_TRUE(IsDecodableTextSubtitle(AV_CODEC_ID_SUBRIP));
+  EXPECT_FALSE(IsDecodableTextSubtitle(AV_CODEC_ID_HDMV_PGS_SUBTITLE)) << "PGS stays dropped from MP4";
+  EXPECT_FALSE(IsDecodableTextSubtitle(AV_CODEC_ID_DVB_SUBTITLE));
+  EXPECT_FALSE(IsDecodableTextSubtitle(AV_CODEC_ID_AAC));
+}
+
+TEST_F(SegmentJoinTest, ARotatedMp4KeepsItsRotation) {
+  ClipSpec spec;
+  spec.frames = 20;
+  spec.gop = 10;
+  spec.audio = true;
+  spec.rotate = 90;
+  const std::string source = dir_.File("rotated.mp4");
+  ASSERT_EQ(MakeClip(source, spec), 0);
+  auto info = ProbeFile(source);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  ASSERT_EQ(info->video.rotation, 90) << "the clip is made rotated";
+  codec_ = "h264";
+  const std::string output = dir_.File("out.mp4");
+  JoinAndCheck(source, {0, 10, 20}, output, "mp4");
+  auto out = ProbeFile(output);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->video.rotation, 90);
+  EXPECT_EQ(out->video.width, 2 * info->video.width) << "frames stay in their coded orientation";
+  EXPECT_EQ(out->video.height, 2 * info->video.height);
+  // ffprobe says the same (its angle counts counterclockwise).
+  EXPECT_EQ(Output("ffprobe -v error -select_streams v -show_entries stream_side_data=rotation -of csv=p=0 " + output),
+            Output("ffprobe -v error -select_streams v -show_entries stream_side_data=rotation -of csv=p=0 " + source));
+  OutputExpectation expected;
+  expected.codec = "h264";
+  expected.timestamp_tolerance_s = 1e-6;
+  auto check = CheckOutput(source, *info, output, expected);
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_TRUE(check->ok()) << OutputCheckJson(*check).dump();
+  EXPECT_EQ(check->rotation, 90);
+
+  // A segment alone (the first half, without a display matrix): the check names the rotation too.
+  auto unrotated = CheckOutput(source, *info, dir_.File("segment0.mp4"), expected);
+  ASSERT_TRUE(unrotated.ok());
+  const auto& problems = unrotated->problems;
+  EXPECT_NE(std::find(problems.begin(), problems.end(), "rotation 0, not the source's 90"), problems.end())
+      << OutputCheckJson(*unrotated).dump();
 }
 
 TEST_F(SegmentJoinTest, TheCheckSaysWhatIsWrongWithAnOutput) {

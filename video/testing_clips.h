@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <opencv2/core.hpp>
@@ -24,6 +25,8 @@ struct ClipSpec {
   bool subtitle = false;          // an SRT subtitle track (MKV only)
   bool variable_rate = false;     // frame times wobble: 0, 40, 90, 120, 170 ms, ... (container time base 1/1000)
   std::string extra;              // more output options
+  int rotate = 0;                 // a display matrix: players turn the picture this many degrees clockwise, as
+                                  // ProbeFile's rotation says (MP4 or MOV only)
 };
 
 // Frame `index`: a grey gradient with the index as kIndexBits black or white blocks along the top.
@@ -86,15 +89,24 @@ inline int MakeClip(const std::string& path, const ClipSpec& spec) {
     command +=
         " -vf \"settb=1/1000,setpts='(N*40+10*mod(N\\,3))/1000/TB'\" -fps_mode passthrough -enc_time_base 1/1000";
   }
-  command += " " + spec.extra + " " + path;
+  // FFmpeg 5.1 sets a display matrix only when stream-copying (its rotate= turns counterclockwise): a second pass.
+  const std::string encoded = spec.rotate != 0 ? path + ".unrotated" + path.substr(path.rfind('.')) : path;
+  command += " " + spec.extra + " " + encoded;
   FILE* pipe = popen(command.c_str(), "w");
   if (pipe == nullptr) return -1;
   for (int i = 0; i < spec.frames; ++i) {
     const cv::Mat frame = IndexFrame(i, spec.width, spec.height);
     std::fwrite(frame.data, 1, frame.total() * frame.elemSize(), pipe);
   }
-  const int status = pclose(pipe);
+  int status = pclose(pipe);
   if (!srt.empty()) std::remove(srt.c_str());
+  if (spec.rotate != 0 && status == 0) {
+    const std::string remux = "ffmpeg -hide_banner -loglevel error -y -i " + encoded +
+                              " -map 0 -c copy -metadata:s:v:0 rotate=" + std::to_string((360 - spec.rotate) % 360) +
+                              " " + path;
+    status = std::system(remux.c_str());
+  }
+  if (encoded != path) std::remove(encoded.c_str());
   return status;
 }
 

@@ -89,7 +89,7 @@ void JobManager::ApplyChunk(Active& active, int chunk, Event& event) {
   Status stored = dir_->Write(StoredFile::kChunk, name, event.outcome.image);
   if (stored.ok()) stored = store_->MarkChunkDone(id, chunk, static_cast<std::int64_t>(event.outcome.image.size()));
   if (!stored.ok()) return FailVideo(active, stored);
-  active.video->OnStored(chunk, static_cast<std::int64_t>(event.outcome.image.size()));
+  active.video->OnStored(chunk, static_cast<std::int64_t>(event.outcome.image.size()), event.outcome.result);
   if (!event.outcome.worker_id.empty()) active.record.worker = event.outcome.worker_id;
   if (active.video->AllStored()) return FinishVideo(active);
   Notify(ViewOf(active));

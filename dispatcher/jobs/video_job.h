@@ -46,9 +46,10 @@ class VideoJob {
   // The packets a worker needs for chunk `index`, read from the upload now.
   Result<std::string> ChunkPayload(int index) const;
 
-  // A worker reports `frames` of chunk `index` done; its segment is stored (`bytes` long).
+  // A worker reports `frames` of chunk `index` done; its segment is stored (`bytes` long), the worker's `result`
+  // saying where its time went.
   void OnProgress(int index, int frames);
-  void OnStored(int index, std::int64_t bytes);
+  void OnStored(int index, std::int64_t bytes, const proto::ResultHeader& result);
   bool AllStored() const;
 
   std::int64_t total_frames() const { return static_cast<std::int64_t>(source_.video.frames.size()); }
@@ -74,6 +75,10 @@ class VideoJob {
   std::vector<ChunkRecord> chunks_;
   std::map<int, int> progress_;  // frames done of chunks being made
   std::chrono::steady_clock::time_point first_progress_{};
+  double decode_ms_ = 0;  // the workers' time on the chunks made by this dispatcher
+  double compute_ms_ = 0;
+  double encode_ms_ = 0;
+  std::int64_t timed_frames_ = 0;
   std::int64_t frames_at_first_progress_ = 0;
 };
 
