@@ -147,7 +147,7 @@ void to_json(json& j, const WorkerDescription& v) {
   j = json{{"id", v.id},         {"pid", v.pid},           {"host", v.host},
            {"device", v.device}, {"device_name", v.device_name},
            {"model", v.model},   {"model_name", v.model_name},
-           {"scales", v.scales}, {"dtype", v.dtype},       {"slots", v.slots},
+           {"scales", v.scales}, {"split_margins", v.split_margins}, {"dtype", v.dtype}, {"slots", v.slots},
            {"status", v.status}, {"error", v.error},       {"memory", v.memory},
            {"version", v.version}};
 }
@@ -215,12 +215,16 @@ Result<WorkerDescription> ParseWorkerDescription(const json& j) {
   r.Optional("model", v.model);
   r.Optional("model_name", v.model_name);
   r.Optional("dtype", v.dtype);
+  r.Optional("split_margins", v.split_margins);
   r.Optional("status", v.status);
   r.Optional("error", v.error);
   r.Optional("version", v.version);
   r.Memory("memory", v.memory);
   if (r.status().ok() && (v.slots < 1 || v.slots > 64)) {
     return Status::InvalidArgument("READY field 'slots' must be within 1..64");
+  }
+  if (r.status().ok() && !v.split_margins.empty() && v.split_margins.size() != v.scales.size()) {
+    return Status::InvalidArgument("READY field 'split_margins' must have one entry per scale");
   }
   return Finish(r, v);
 }

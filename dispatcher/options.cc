@@ -44,6 +44,9 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
   app.add_option("--http-threads", o.http_threads, "HTTP threads")->capture_default_str();
   app.add_option("--max-body-mb", o.max_body_mb, "Largest request body in MiB (413 above)")->capture_default_str();
   app.add_option("--max-pixels", o.max_pixels, "Largest input image in pixels (413 above)")->capture_default_str();
+  app.add_option("--split-min-pixels", o.split_min_pixels, "An image with at least this many output pixels is cut "
+                 "into bands for the idle workers (two or more, same model) and joined again; 0 = never")
+      ->capture_default_str();
   app.add_option("--max-queue", o.max_queue, "Queued jobs before 503")->capture_default_str();
   app.add_option("--max-attempts", o.max_attempts, "Sends of a job before it fails")->capture_default_str();
   app.add_option("--max-timeout-ms", o.max_timeout_ms, "Deadline of a job that sets none, and the cap on timeout_ms")
@@ -141,6 +144,7 @@ Status ValidateDispatcherOptions(const DispatcherOptions& o) {
   if (o.http_threads < 1 || o.http_threads > 256) return OutOf("http-threads", "within 1..256");
   if (o.max_body_mb < 1 || o.max_body_mb > 4096) return OutOf("max-body-mb", "within 1..4096");
   if (o.max_pixels < 1) return OutOf("max-pixels", "at least 1");
+  if (o.split_min_pixels < 0) return OutOf("split-min-pixels", "0 or more");
   if (o.max_queue < 1 || o.max_queue > 1000000) return OutOf("max-queue", "within 1..1000000");
   if (o.max_attempts < 1 || o.max_attempts > 100) return OutOf("max-attempts", "within 1..100");
   if (o.max_timeout_ms < 1) return OutOf("max-timeout-ms", "at least 1");

@@ -56,6 +56,8 @@ Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const Dispat
   TSDSR_ASSIGN_OR_RETURN(service->broker_,
                          Broker::Create(std::move(broker_options), service->context_, service->metrics_));
   spdlog::info("workers connect to {}", service->broker_->endpoint());
+  service->splitter_ =
+      std::make_unique<BandSplitter>(*service->broker_, SplitOptions{options.split_min_pixels, options.max_pixels});
   TSDSR_RETURN_IF_ERROR(service->OpenJobs(options));
 
   ServiceInfo info;
@@ -71,7 +73,7 @@ Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const Dispat
 
   TSDSR_RETURN_IF_ERROR(service->StartWorkers(options, program_dir));
   info.expected_workers = static_cast<int>(service->supervisor_ ? options.workers : 0);
-  service->routes_ = std::make_unique<RouteContext>(info, defaults, *service->broker_, *service->jobs_,
+  service->routes_ = std::make_unique<RouteContext>(info, defaults, *service->splitter_, *service->jobs_,
                                                     service->metrics_);
   service->AddRoutes(options);
   service->SecureApi(options);
@@ -86,7 +88,7 @@ Status DispatcherService::OpenJobs(const DispatcherOptions& options) {
   TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<DataDir> dir, DataDir::Open(path));
   TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<SqliteJobStore> store, SqliteJobStore::Open(dir->DatabasePath()));
   spdlog::info("job store in {}", dir->path());
-  TSDSR_ASSIGN_OR_RETURN(jobs_, JobManager::Start(JobsOptionsOf(options), std::move(dir), std::move(store), *broker_,
+  TSDSR_ASSIGN_OR_RETURN(jobs_, JobManager::Start(JobsOptionsOf(options), std::move(dir), std::move(store), *splitter_,
                                                   metrics_));
   return Status::Ok();
 }
@@ -161,7 +163,8 @@ void DispatcherService::BeginDrain() {
 }
 
 bool DispatcherService::Idle() const {
-  return broker_->Outstanding() == 0 && (jobs_ == nullptr || !jobs_->AnsweringBatches());
+  return broker_->Outstanding() == 0 && splitter_->Outstanding() == 0 &&
+         (jobs_ == nullptr || !jobs_->AnsweringBatches());
 }
 
 void DispatcherService::Stop() {
@@ -169,6 +172,7 @@ void DispatcherService::Stop() {
   stopped_ = true;
   BeginDrain();
   if (broker_) broker_->Stop();  // answers what is left while HTTP can still carry the answers
+  if (splitter_) splitter_->Stop();  // joins (or fails) the split images whose bands were answered
   if (jobs_) jobs_->Stop();      // applies those answers; batches still waiting get 503
   if (curve_) curve_->Stop();    // only now that the ROUTER is closed
   if (http_) http_->Shutdown();

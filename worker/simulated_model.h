@@ -36,6 +36,9 @@ class SimulatedModel : public model::TileModel {
   // float32 on the CPU, whatever device the worker was given: nothing runs anywhere else.
   c10::ScalarType dtype() const override { return c10::ScalarType::Float; }
   c10::Device device() const override { return c10::Device(c10::kCPU); }
+  // Nearest neighbour looks at one pixel, so an image split into bands comes out the same; no memory figure, so
+  // tiles stay process_size (the time is per tile).
+  model::TileFootprint footprint(int /*scale*/) const override { return {1, 0}; }
 
   // The MS of "simulated:MS".
   std::int64_t millis_per_tile() const { return millis_per_tile_; }

@@ -94,9 +94,24 @@ TorchUpscaler::TorchUpscaler(std::unique_ptr<model::TileModel> model, model::Til
     : model_(std::move(model)), device_(model_->device()), tiler_(model_.get(), options), color_fix_(color_fix) {
   description_.name = model_->name();
   description_.scales = model_->scales();
+  for (int scale : description_.scales) description_.split_margins.push_back(SplitMargin(scale));
   description_.dtype = model::DtypeName(model_->dtype());
   description_.device = model::DeviceString(device_);
   description_.device_name = model::DeviceName(device_);
+}
+
+int TorchUpscaler::SplitMargin(int scale) const {
+  const int context = model_->footprint(scale).context;
+  switch (color_fix_) {
+    case model::ColorFix::kNone:
+      return context;
+    case model::ColorFix::kWavelet:
+      // The low band reaches 1 + 2 + … + 2^(levels−1) output pixels, and the bicubic reference 2 LR pixels.
+      return context == 0 ? 0 : context + ((1 << model::kWaveletLevels) - 1 + scale - 1) / scale + 2;
+    case model::ColorFix::kAdain:
+      return 0;  // statistics of the whole image: a band's differ
+  }
+  return 0;
 }
 
 Result<cv::Mat> TorchUpscaler::RunGuarded(const model::Tiler& tiler, const cv::Mat& bgr,

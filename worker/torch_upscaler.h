@@ -51,6 +51,8 @@ class TorchUpscaler : public Upscaler {
   TorchUpscaler(std::unique_ptr<model::TileModel> model, model::TilerOptions options, model::ColorFix color_fix);
   // One tiled run with every library exception turned into a Status.
   Result<cv::Mat> RunGuarded(const model::Tiler& tiler, const cv::Mat& bgr, const UpscaleRequest& request) const;
+  // ModelDescription::split_margins at `scale`: the model's context widened by the colour fix's reach.
+  int SplitMargin(int scale) const;
 
   std::unique_ptr<model::TileModel> model_;
   c10::Device device_;

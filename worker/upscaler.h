@@ -25,6 +25,7 @@ struct UpscaleRequest {
 struct ModelDescription {
   std::string name;         // e.g. "bicubic"
   std::vector<int> scales;  // accepted UpscaleRequest::scale values
+  std::vector<int> split_margins;  // per scale: proto::WorkerDescription::split_margins
   std::string dtype;        // compute dtype, e.g. "float32"
   std::string device;       // "cpu", "cuda:0"
   std::string device_name;  // GPU name or CPU model

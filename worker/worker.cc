@@ -50,6 +50,7 @@ proto::WorkerDescription Worker::Describe() const {
     d.device_name = m.device_name;
     d.model_name = m.name;
     d.scales = m.scales;
+    d.split_margins = m.split_margins;
     d.dtype = m.dtype;
     d.memory = upscaler_->Memory();
   } else {

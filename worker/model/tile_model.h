@@ -21,6 +21,7 @@ struct TileFootprint {
   // model's cost is per tile whatever its size (simulated).
   int context = 0;
   // Bytes Forward needs per LR pixel of its batch (activations, with a margin): sizes tiles to a memory budget.
+  // 0: tiles stay process_size even with a context (a model whose cost is per tile).
   std::int64_t bytes_per_pixel = 0;
 };
 

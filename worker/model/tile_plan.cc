@@ -17,12 +17,6 @@ int TileCount(int size, int tile, int overlap) {
   return (size - overlap + step - 1) / step;
 }
 
-// The shortest tile that covers `size` in `n` tiles overlapping by at least `overlap`.
-int TileFor(int size, int n, int overlap) {
-  if (n <= 1) return size;
-  return static_cast<int>((std::int64_t{size} + std::int64_t{n - 1} * overlap + n - 1) / n);
-}
-
 // LR offsets of the tiles of one axis: n tiles spread evenly (floor of the exact positions). Consecutive
 // starts differ by floor or ceil of (size − tile)/(n − 1) ≤ process_size − overlap: overlaps are ≥ overlap.
 std::vector<int> TileStarts(int size, int process_size, int overlap) {
@@ -70,6 +64,13 @@ double Rise(const Bands& bands, int k, double centre) {
 
 }  // namespace
 
+int OverlapForContext(int context) { return 2 * context + 2 * std::max(2, context / 4); }
+
+int TileExtent(int size, int count, int overlap) {
+  if (count <= 1) return size;
+  return static_cast<int>((std::int64_t{size} + std::int64_t{count - 1} * overlap + count - 1) / count);
+}
+
 int DefaultOverlap(int process_size) { return std::min(std::max(8, process_size / 8), process_size / 2); }
 
 Result<TileAxis> PlanAxis(int size, int process_size, int overlap, int scale, int guard) {
@@ -114,14 +115,13 @@ Result<TilePlan> TilePlan::Create(int width, int height, const TileGrid& grid, i
 
 std::optional<TileGrid> ChooseTiles(int width, int height, int context, std::int64_t max_tile_pixels) {
   if (std::int64_t{width} * height <= max_tile_pixels) return TileGrid{width, height, 0, 0};
-  const int fade = std::max(2, context / 4);
-  const int overlap = 2 * context + 2 * fade;
+  const int overlap = OverlapForContext(context);
   const int smallest = 2 * overlap;
   std::optional<TileGrid> best;
   double best_cost = 0;
-  for (int nx = 1; nx == 1 || TileFor(width, nx, overlap) >= smallest; ++nx) {
-    for (int ny = 1; ny == 1 || TileFor(height, ny, overlap) >= smallest; ++ny) {
-      const TileGrid grid{TileFor(width, nx, overlap), TileFor(height, ny, overlap), overlap, context};
+  for (int nx = 1; nx == 1 || TileExtent(width, nx, overlap) >= smallest; ++nx) {
+    for (int ny = 1; ny == 1 || TileExtent(height, ny, overlap) >= smallest; ++ny) {
+      const TileGrid grid{TileExtent(width, nx, overlap), TileExtent(height, ny, overlap), overlap, context};
       if (std::int64_t{grid.tile_width} * grid.tile_height > max_tile_pixels) continue;
       const double cost = TiledPixelRatio(width, height, grid);
       if (!best || cost < best_cost) best = grid, best_cost = cost;

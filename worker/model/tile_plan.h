@@ -1,4 +1,5 @@
-// Geometry and blend weights of the shared tiler (DESIGN.md, "The worker's model path"). No LibTorch here.
+// Geometry and blend weights of the shared tiler (DESIGN.md, "The worker's model path"). No LibTorch here: the
+// dispatcher blends the bands of a large image with the same weights (library tsdsr_tile_plan).
 //
 // An image of W×H low-resolution (LR) pixels is cut into tiles of P×P (P = process_size; an axis not longer
 // than P gets one tile of the whole axis, so every tile of an image has one shape). Per axis there are
@@ -28,6 +29,12 @@
 #include "common/status.h"
 
 namespace tsdsr::model {
+
+// The overlap that gives a guard of `context` and a cross-fade of max(2, context/4) on each side of the cut.
+int OverlapForContext(int context);
+
+// The shortest tile that covers `size` pixels in `count` tiles overlapping by at least `overlap`.
+int TileExtent(int size, int count, int overlap);
 
 // The overlap used when none is configured: max(8, P/8), capped at P/2 so tiny test tiles still advance.
 int DefaultOverlap(int process_size);
