@@ -9,7 +9,8 @@
 namespace tsdsr::dispatcher {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: image jobs; 2: video jobs (the encode settings, details and the chunks table).
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
 
 constexpr const char* kSchema = R"sql(
@@ -57,6 +58,15 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_result ON jobs(result, finished_ms);
+)sql";
+
+// From version 1: the columns version 2 added, with what a version 1 job (an image) means by them. The chunks
+// table comes with kSchema.
+constexpr const char* kFromVersion1 = R"sql(
+ALTER TABLE jobs ADD COLUMN codec TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN crf INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE jobs ADD COLUMN preset TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN details TEXT NOT NULL DEFAULT '';
 )sql";
 
 // Every column but seq, in the order BindRecord binds and ReadRecord reads them (seq is read last).
@@ -209,6 +219,7 @@ Status SqliteJobStore::Migrate() {
     return Status::FailedPrecondition("the job database " + path_ + " has schema version " + std::to_string(found) +
                                       "; this dispatcher knows up to " + std::to_string(kSchemaVersion));
   }
+  if (found == 1) TSDSR_RETURN_IF_ERROR(Exec(db_, kFromVersion1, "upgrading the job database from version 1"));
   TSDSR_RETURN_IF_ERROR(Exec(db_, kSchema, "creating the job database tables"));
   const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
   return Exec(db_, set_version.c_str(), "job database settings");

@@ -247,6 +247,44 @@ TEST_F(SqliteJobStoreTest, RefusesFilesThatAreNotItsDatabase) {
   EXPECT_NE(newer.status().message().find("schema version 99"), std::string::npos);
 }
 
+// A database written by a dispatcher before video jobs (schema version 1) opens, keeps its jobs, and takes
+// video jobs from then on.
+TEST_F(SqliteJobStoreTest, AVersionOneDatabaseIsUpgraded) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("jobs.db").c_str(), &db), SQLITE_OK);
+  const char* v1 = R"sql(
+    CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+      state TEXT NOT NULL, scale INTEGER NOT NULL, process_size INTEGER NOT NULL, format TEXT NOT NULL,
+      priority INTEGER NOT NULL, timeout_ms INTEGER NOT NULL, input_width INTEGER NOT NULL,
+      input_height INTEGER NOT NULL, filename TEXT NOT NULL, idempotency_key TEXT UNIQUE, fingerprint TEXT NOT NULL,
+      input_bytes INTEGER NOT NULL, created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL,
+      finished_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, worker TEXT NOT NULL, error TEXT NOT NULL,
+      error_code TEXT NOT NULL, output_width INTEGER NOT NULL, output_height INTEGER NOT NULL,
+      result_type TEXT NOT NULL, result_bytes INTEGER NOT NULL, result TEXT NOT NULL);
+    INSERT INTO jobs VALUES (NULL, 'j-old', 'image', 'succeeded', 2, 128, 'png', 0, 60000, 10, 20, 'a.png', NULL,
+      'f', 99, 1000, 1001, 1002, 1, 'w', '', '', 20, 40, 'image/png', 500, 'stored');
+    PRAGMA user_version = 1;
+  )sql";
+  ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  auto old = store->Get("j-old");
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  ASSERT_TRUE(old->has_value());
+  EXPECT_EQ((*old)->spec.filename, "a.png");
+  EXPECT_EQ((*old)->spec.crf, -1);
+  EXPECT_EQ((*old)->result_bytes, 500);
+  JobRecord video = Record(2000);
+  video.kind = JobKind::kVideo;
+  video.spec.codec = "hevc";
+  ASSERT_TRUE(store->Insert(video).ok());
+  ASSERT_TRUE(store->SaveChunks(video.id, {{0, 0, 9, false, 0}}).ok());
+  EXPECT_EQ((*store->Get(video.id))->spec.codec, "hevc");
+  store.reset();
+  EXPECT_NE(Open(), nullptr) << "and opens again as version 2";
+}
+
 TEST_F(SqliteJobStoreTest, AMissingFolderIsAStorageError) {
   auto store = SqliteJobStore::Open(dir_.File("no/such/folder/jobs.db"));
   ASSERT_FALSE(store.ok());
