@@ -1,5 +1,5 @@
 // tsdsr-split-bench: one large image on 1 worker against the same image split over N idle workers
-// (dispatcher/pool/band_splitter.h). For each pool size it starts a real tsdsr-dispatcher with N local workers on
+// (dispatcher/pool/image_splitter.h). For each pool size it starts a real tsdsr-dispatcher with N local workers on
 // the simulated model (simulated:MS, a sleep per process_size tile, no CPU), sends the image to POST /upscale
 // --repeat times one after the other, and reports the median seconds and the speed-up over one worker, with the
 // workers that answered (X-Worker). See README.md.

@@ -61,7 +61,7 @@ struct WorkerDescription {
   std::string model;        // the model spec it was started with
   std::string model_name;   // what actually runs, e.g. "bicubic"
   std::vector<int> scales;  // upscale factors it accepts
-  // Per entry of `scales`: LR pixels of margin a band of an image needs for the bands' blended outputs to equal
+  // Per entry of `scales`: LR pixels of margin a piece of an image needs for the pieces' blended outputs to equal
   // the whole image's (the model's context and the colour fix's reach); 0 = the output depends on how the image
   // is cut, so it must not be split. Empty from workers that predate it: never split.
   std::vector<int> split_margins;

@@ -45,7 +45,7 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
   app.add_option("--max-body-mb", o.max_body_mb, "Largest request body in MiB (413 above)")->capture_default_str();
   app.add_option("--max-pixels", o.max_pixels, "Largest input image in pixels (413 above)")->capture_default_str();
   app.add_option("--split-min-pixels", o.split_min_pixels, "An image with at least this many output pixels is cut "
-                 "into bands for the idle workers (two or more, same model) and joined again; 0 = never")
+                 "into pieces for the idle workers (two or more, same model) and joined again; 0 = never")
       ->capture_default_str();
   app.add_option("--max-queue", o.max_queue, "Queued jobs before 503")->capture_default_str();
   app.add_option("--max-attempts", o.max_attempts, "Sends of a job before it fails")->capture_default_str();

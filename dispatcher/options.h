@@ -32,7 +32,7 @@ struct DispatcherOptions {
   int http_threads = 4;
   int max_body_mb = 64;             // larger requests get 413
   std::int64_t max_pixels = 4096LL * 4096;  // larger input images get 413
-  std::int64_t split_min_pixels = 4000000;  // images with this many output pixels go to idle workers in bands; 0 = never
+  std::int64_t split_min_pixels = 4000000;  // images with this many output pixels go to idle workers in pieces; 0 = never
   int max_queue = 256;              // queued jobs beyond this get 503
   int max_attempts = 3;             // sends of one job to workers before it fails
   std::int64_t max_timeout_ms = 300000;  // deadline of a job that names none; cap on timeout_ms

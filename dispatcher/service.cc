@@ -57,7 +57,7 @@ Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const Dispat
                          Broker::Create(std::move(broker_options), service->context_, service->metrics_));
   spdlog::info("workers connect to {}", service->broker_->endpoint());
   service->splitter_ =
-      std::make_unique<BandSplitter>(*service->broker_, SplitOptions{options.split_min_pixels, options.max_pixels});
+      std::make_unique<ImageSplitter>(*service->broker_, SplitOptions{options.split_min_pixels, options.max_pixels});
   TSDSR_RETURN_IF_ERROR(service->OpenJobs(options));
 
   ServiceInfo info;
@@ -172,7 +172,7 @@ void DispatcherService::Stop() {
   stopped_ = true;
   BeginDrain();
   if (broker_) broker_->Stop();  // answers what is left while HTTP can still carry the answers
-  if (splitter_) splitter_->Stop();  // joins (or fails) the split images whose bands were answered
+  if (splitter_) splitter_->Stop();  // joins (or fails) the split images whose pieces were answered
   if (jobs_) jobs_->Stop();      // applies those answers; batches still waiting get 503
   if (curve_) curve_->Stop();    // only now that the ROUTER is closed
   if (http_) http_->Shutdown();

@@ -14,7 +14,7 @@
 #include "dispatcher/jobs/job_manager.h"
 #include "dispatcher/jobs_routes.h"
 #include "dispatcher/options.h"
-#include "dispatcher/pool/band_splitter.h"
+#include "dispatcher/pool/image_splitter.h"
 #include "dispatcher/pool/broker.h"
 #include "dispatcher/pool/supervisor.h"
 #include "dispatcher/pool/worker_security.h"
@@ -60,7 +60,7 @@ class DispatcherService {
   Metrics metrics_;
   std::unique_ptr<WorkerCurve> curve_;  // null without --curve-dir; outlives broker_ (its ZAP handler)
   std::unique_ptr<Broker> broker_;
-  std::unique_ptr<BandSplitter> splitter_;  // in front of broker_: every route and the job manager submit here
+  std::unique_ptr<ImageSplitter> splitter_;  // in front of broker_: every route and the job manager submit here
   std::unique_ptr<JobManager> jobs_;  // after broker_: destroyed before it
   std::unique_ptr<RouteContext> routes_;
   std::unique_ptr<Api> api_;

@@ -1,4 +1,4 @@
-// One large image over several idle workers (dispatcher/pool/band_splitter.h): real dispatchers and workers, the
+// One large image over several idle workers (dispatcher/pool/image_splitter.h): real dispatchers and workers, the
 // result compared with what a single worker makes of the same image.
 #include <algorithm>
 #include <string>
@@ -28,7 +28,7 @@ int WorkersIn(const std::string& x_worker) {
   return x_worker.empty() ? 0 : 1 + static_cast<int>(std::count(x_worker.begin(), x_worker.end(), '+'));
 }
 
-// 4 simulated workers (nearest neighbour, 5 ms a tile): the bands go to all four and the joined image is the
+// 4 simulated workers (nearest neighbour, 5 ms a tile): the pieces go to all four and the joined image is the
 // single worker's exactly (and within a grey level, the bound).
 TEST(SplitE2eTest, ALargeImageOverFourSimulatedWorkersEqualsOneWorkersResult) {
   const cv::Mat input = TestImage(420, 330, 7);  // ×2: 554,400 output pixels
@@ -49,9 +49,9 @@ TEST(SplitE2eTest, ALargeImageOverFourSimulatedWorkersEqualsOneWorkersResult) {
   EXPECT_EQ(MaxAbsDiff(split.image, Nearest2x(input)), 0) << "nearest neighbour blends back exactly";
 }
 
-// Bicubic really blends: the bands' overlaps cross-fade, and the result stays within a grey level of OpenCV's
+// Bicubic really blends: the pieces' overlaps cross-fade, and the result stays within a grey level of OpenCV's
 // resize of the whole image, as one worker's does. ×4, JPEG out, and an async job take the same path.
-TEST(SplitE2eTest, BicubicBandsBlendIntoTheWholeImage) {
+TEST(SplitE2eTest, BicubicPiecesBlendIntoTheWholeImage) {
   const cv::Mat input = TestImage(300, 257, 3);
   auto cluster = Cluster::Start(2, {"--split-min-pixels", "100000"});
   ASSERT_NE(cluster, nullptr);

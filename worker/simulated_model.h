@@ -36,7 +36,7 @@ class SimulatedModel : public model::TileModel {
   // float32 on the CPU, whatever device the worker was given: nothing runs anywhere else.
   c10::ScalarType dtype() const override { return c10::ScalarType::Float; }
   c10::Device device() const override { return c10::Device(c10::kCPU); }
-  // Nearest neighbour looks at one pixel, so an image split into bands comes out the same; no memory figure, so
+  // Nearest neighbour looks at one pixel, so an image split into pieces comes out the same; no memory figure, so
   // tiles stay process_size (the time is per tile).
   model::TileFootprint footprint(int /*scale*/) const override { return {1, 0}; }
 
