@@ -40,7 +40,9 @@ struct TilingOptions {
   std::string json;
 };
 
+// One untimed run first (oneDNN builds its kernels for each new shape), then the median of `repeat`.
 double MedianSeconds(int repeat, const std::function<void()>& run) {
+  run();
   std::vector<double> seconds;
   for (int i = 0; i < repeat; ++i) {
     const auto start = std::chrono::steady_clock::now();
