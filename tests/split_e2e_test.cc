@@ -1,7 +1,11 @@
 // One large image over several idle workers (dispatcher/pool/image_splitter.h): real dispatchers and workers, the
 // result compared with what a single worker makes of the same image.
+#include <signal.h>
+
 #include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
@@ -74,6 +78,35 @@ TEST(SplitE2eTest, BicubicPiecesBlendIntoTheWholeImage) {
   auto result = cluster->http().Get("/jobs/" + JobIdOf(submitted) + "/result");
   ASSERT_TRUE(result.ok());
   EXPECT_LE(MaxAbsDiff(DecodeBytes(result->body), reference), 1);
+}
+
+// A worker killed while it holds a piece: the pool gives that piece to another worker, and the image still comes
+// back whole and exact.
+TEST(SplitE2eTest, AWorkerKilledMidSplitLosesNoPiece) {
+  const cv::Mat input = TestImage(300, 300, 5);  // 3 pieces of 3 tiles: 1.2 s each at 400 ms a tile
+  auto cluster = Cluster::Start(3, {"--model", "simulated:400", "--split-min-pixels", "100000"});
+  ASSERT_NE(cluster, nullptr);
+  auto watcher = client::HttpClient::Create(cluster->base_url(), std::chrono::seconds(10));  // its own connection
+  ASSERT_TRUE(watcher.ok());
+  std::thread killer([&] {
+    for (int i = 0; i < 400; ++i) {
+      auto info = (*watcher)->Get("/info");
+      const nlohmann::json workers = info.ok() ? nlohmann::json::parse(info->body)["workers"] : nlohmann::json();
+      for (const auto& w : workers) {
+        if (w["in_flight"].get<int>() > 0) {
+          kill(w["pid"].get<int>(), SIGKILL);
+          return;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ADD_FAILURE() << "no worker ever held a piece";
+  });
+  const Answer answer = Upscale(*cluster, input, "upscale=2&process_size=64");
+  killer.join();
+  ASSERT_FALSE(answer.image.empty());
+  EXPECT_EQ(MaxAbsDiff(answer.image, Nearest2x(input)), 0);
+  EXPECT_GE(WorkersIn(answer.workers), 2) << answer.workers;
 }
 
 }  // namespace
