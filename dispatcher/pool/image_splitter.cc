@@ -245,13 +245,11 @@ void ImageSplitter::Cancel(std::uint64_t job_id, std::string reason) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = splits_.find(job_id);
-    if (it != splits_.end()) {
-      Split& split = *it->second;
-      if (split.cancelled.empty()) split.cancelled = reason;
-      if (split.submitted) pieces = split.piece_ids;
-    }
+    if (it == splits_.end()) return pool_.Cancel(job_id, std::move(reason));  // not one of ours
+    Split& split = *it->second;
+    if (split.cancelled.empty()) split.cancelled = reason;
+    if (split.submitted) pieces = split.piece_ids;  // else Cut sees the reason and stops them itself
   }
-  if (pieces.empty()) return pool_.Cancel(job_id, std::move(reason));  // a pool job, or one not yet cut
   for (std::uint64_t id : pieces) pool_.Cancel(id, reason);
 }
 
