@@ -20,6 +20,10 @@ std::int64_t UnixMillisNow() {
       .count();
 }
 
+double MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
 std::string FormatUtc(std::int64_t unix_ms, bool millis) {
   const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};

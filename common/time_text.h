@@ -1,6 +1,7 @@
-// Wall-clock time as the API writes it, and durations as flags and config files give them.
+// Wall-clock time as the API writes it, durations as flags and config files give them, and elapsed time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,6 +12,9 @@ namespace tsdsr {
 
 // Milliseconds since the Unix epoch now (the wall clock: for times that outlive the process).
 std::int64_t UnixMillisNow();
+
+// Milliseconds from `start` to now on the steady clock (for timings within the process).
+double MillisSince(std::chrono::steady_clock::time_point start);
 
 // "2026-12-02T15:18:27.123Z" (UTC, ISO 8601 with milliseconds); without them when `millis` is false.
 std::string FormatUtc(std::int64_t unix_ms, bool millis = true);

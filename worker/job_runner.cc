@@ -12,10 +12,6 @@ using Stopwatch = std::chrono::steady_clock;
 
 }  // namespace
 
-double MillisSince(Stopwatch::time_point start) {
-  return std::chrono::duration<double, std::milli>(Stopwatch::now() - start).count();
-}
-
 JobReply FailedReply(JobReply reply, const Status& status) {
   reply.header.status = std::string(StatusCodeName(status.code()));
   reply.header.error = status.message();

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/protocol.h"
+#include "common/time_text.h"
 #include "worker/upscaler.h"
 
 namespace tsdsr::worker {
@@ -20,9 +21,6 @@ struct JobReply {
 
 // `reply` turned into the failure `status`: its code's name and message, no output.
 JobReply FailedReply(JobReply reply, const Status& status);
-
-// Milliseconds from `start` to now, for a reply's timings.
-double MillisSince(std::chrono::steady_clock::time_point start);
 
 // Runs `job` on `upscaler` (nullptr: the model failed to load, `load_error` says why). Never throws; every
 // failure is reported in the reply with its status code. `cancelled` is polled and `on_progress` (may be empty)

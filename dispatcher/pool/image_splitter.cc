@@ -7,16 +7,10 @@
 #include <vector>
 
 #include "common/image_codec.h"
+#include "common/time_text.h"
 #include "dispatcher/pool/split_plan.h"
 
 namespace tsdsr::dispatcher {
-namespace {
-
-double MillisSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-}  // namespace
 
 // One split job. Guarded by the splitter's mutex, except `parent` and `plan` while the splitter thread alone
 // works on them (Cut before the pieces are submitted, Join after they all answered).

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,59 +15,33 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/image_codec.h"
+#include "dispatcher/pool/pool_testing.h"
 
 namespace tsdsr::dispatcher {
 namespace {
 
+using testing::RecordingSink;
+
 // A pool that holds what it is given until the test answers it, with `idle` idle workers that can split.
-class FakePool final : public JobSink {
+class FakePool : public RecordingSink {
  public:
   explicit FakePool(int idle) {
+    PoolSnapshot snapshot;
     for (int i = 0; i < idle; ++i) {
       WorkerView w;
       w.description.id = "w" + std::to_string(i);
       w.description.model_name = "m";
       w.description.scales = {2};
       w.description.split_margins = {4};
-      snapshot_.workers.push_back(w);
+      snapshot.workers.push_back(w);
     }
+    SetSnapshot(std::move(snapshot));
   }
-  std::uint64_t NewJobId() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return next_id_++;
+  std::vector<std::uint64_t> cancelled() const {
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, reason] : cancels()) ids.push_back(id);
+    return ids;
   }
-  void Submit(JobPtr job) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      held_.push_back(std::move(job));
-    }
-    cv_.notify_all();
-  }
-  void Cancel(std::uint64_t id, std::string) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    cancelled_.push_back(id);
-  }
-  PoolSnapshot Snapshot() const override { return snapshot_; }
-
-  JobPtr Take() {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, std::chrono::seconds(5), [this] { return !held_.empty(); })) return nullptr;
-    JobPtr job = std::move(held_.front());
-    held_.pop_front();
-    return job;
-  }
-  std::vector<std::uint64_t> cancelled() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return cancelled_;
-  }
-
- private:
-  PoolSnapshot snapshot_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::uint64_t next_id_ = 100;
-  std::deque<JobPtr> held_;
-  std::vector<std::uint64_t> cancelled_;
 };
 
 // What a job's done callback got, waited for from the test's thread.
@@ -84,7 +57,7 @@ struct Answer {
   }
 };
 
-JobPtr ImageJob(const cv::Mat& image, Answer* answer, std::uint64_t id = 1) {
+JobPtr ImageJob(const cv::Mat& image, Answer* answer, std::uint64_t id = 1000) {
   auto job = std::make_unique<Job>();
   job->id = id;
   job->params.scale = 2;
