@@ -55,10 +55,6 @@ struct Point {
   double ideal_per_s(int ms) const { return workers * 1000.0 / ms; }
 };
 
-std::string ProgramDir() {
-  std::error_code error;
-  return fs::read_symlink("/proc/self/exe", error).parent_path().string();
-}
 
 // Writes `count` different PNGs of `size`×`size` into `dir`.
 void WriteImages(const std::string& dir, int count, int size) {

@@ -67,10 +67,6 @@ struct Row {
   double max_abs_diff = -1;  // -1: not compared
 };
 
-std::string ProgramDir() {
-  std::error_code error;
-  return std::filesystem::read_symlink("/proc/self/exe", error).parent_path().string();
-}
 
 CliOutcome ParseOptions(int argc, char** argv, ModelBenchOptions* o) {
   CLI::App app(

@@ -42,10 +42,6 @@ struct BenchOptions {
   std::vector<std::string> dispatcher_flags;  // extra dispatcher flags, e.g. --http-threads=8
 };
 
-std::string ProgramDir() {
-  std::error_code error;
-  return std::filesystem::read_symlink("/proc/self/exe", error).parent_path().string();
-}
 
 CliOutcome ParseOptions(int argc, char** argv, BenchOptions* o) {
   CLI::App app("tsdsr-pool-bench: dispatcher throughput and added latency over pools of simulated workers.");

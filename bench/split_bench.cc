@@ -79,8 +79,7 @@ int Main(int argc, char** argv) {
   if (auto exit_code = FinishCommandLine(ParseCommandLine(app, ArgsOf(argc, argv)), [] { return Status::Ok(); })) {
     return *exit_code;
   }
-  std::error_code error;
-  if (o.dispatcher.empty()) o.dispatcher = fs::read_symlink("/proc/self/exe", error).parent_path() / "tsdsr-dispatcher";
+  if (o.dispatcher.empty()) o.dispatcher = ProgramDir() + "/tsdsr-dispatcher";
   const std::string dir = (fs::temp_directory_path() / ("tsdsr-split-bench-" + std::to_string(getpid()))).string();
   fs::create_directories(dir);
   cv::Mat image(o.height, o.width, CV_8UC3);

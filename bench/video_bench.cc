@@ -53,10 +53,6 @@ struct Point {
   int chunks = 0;
 };
 
-std::string ProgramDir() {
-  std::error_code error;
-  return fs::read_symlink("/proc/self/exe", error).parent_path().string();
-}
 
 // A clip of `frames` noisy frames at 30000/1001 fps, H.264 in MP4 with a keyframe every second, at `path`.
 Status MakeClip(const std::string& path, int frames, int width, int height) {

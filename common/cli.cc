@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
 #include <CLI/CLI.hpp>
 
@@ -39,5 +41,12 @@ std::optional<int> FinishCommandLine(const CliOutcome& outcome, const std::funct
 }
 
 std::vector<std::string> ArgsOf(int argc, const char* const* argv) { return {argv, argv + argc}; }
+
+std::string ProgramDir(const char* argv0) {
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error && argv0 != nullptr) self = std::filesystem::absolute(argv0, error);
+  return error ? "" : self.parent_path().string();
+}
 
 }  // namespace tsdsr

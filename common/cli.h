@@ -32,4 +32,8 @@ std::optional<int> FinishCommandLine(const CliOutcome& outcome, const std::funct
 // argv as strings, for ParseCommandLine.
 std::vector<std::string> ArgsOf(int argc, const char* const* argv);
 
+// The folder of the running program (from /proc/self/exe, else `argv0` made absolute when given), where the
+// programs built beside it are; "" when neither says.
+std::string ProgramDir(const char* argv0 = nullptr);
+
 }  // namespace tsdsr

@@ -12,17 +12,11 @@
 
 #include "common/curve_keys.h"
 #include "common/logging.h"
+#include "common/cli.h"
 #include "dispatcher/options.h"
 #include "dispatcher/service.h"
 
 namespace {
-
-std::string ProgramDir(const char* argv0) {
-  std::error_code error;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error) self = std::filesystem::absolute(argv0, error);
-  return self.parent_path().string();
-}
 
 // Blocks the stop signals in every thread (threads inherit the mask) so main can wait for them.
 sigset_t BlockStopSignals() {
@@ -96,7 +90,7 @@ int main(int argc, char** argv) {
   tsdsr::InitLogging("dispatcher", line.options.log_level);
   sigset_t stop_signals = BlockStopSignals();
 
-  auto service = DispatcherService::Start(line.options, ProgramDir(argv[0]));
+  auto service = DispatcherService::Start(line.options, tsdsr::ProgramDir(argv[0]));
   if (!service.ok()) {
     spdlog::critical("cannot start: {}", service.status().message());
     return 1;
