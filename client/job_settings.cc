@@ -17,6 +17,7 @@ JobSettings JobSettingsFrom(const ClientOptions& options, const ClientTuning& tu
   settings.codec = options.codec;
   settings.crf = options.crf;
   settings.preset = options.preset;
+  settings.encoder = options.encoder;
   settings.container = options.container;
   return settings;
 }
@@ -31,7 +32,8 @@ std::string UpscaleQuery(const JobSettings& settings) {
 std::string VideoQuery(const JobSettings& settings) {
   std::string query = "?upscale=" + std::to_string(settings.upscale) +
                       "&process_size=" + std::to_string(settings.process_size) + "&codec=" +
-                      QueryEscape(settings.codec) + "&container=" + QueryEscape(settings.container);
+                      QueryEscape(settings.codec) + "&container=" + QueryEscape(settings.container) +
+                      "&encoder=" + QueryEscape(settings.encoder);
   if (settings.crf >= 0) query += "&crf=" + std::to_string(settings.crf);
   if (!settings.preset.empty()) query += "&preset=" + QueryEscape(settings.preset);
   return query;

@@ -34,6 +34,7 @@ struct JobSettings {
   std::string codec = "hevc";     // videos: --codec, --crf, --preset, --container
   int crf = -1;
   std::string preset;
+  std::string encoder = "auto";
   std::string container = "mp4";
 };
 

@@ -98,7 +98,10 @@ void AddVideoOptions(CLI::App* app, ClientOptions* o) {
   app->add_option("--codec", o->codec, "Video output codec: h264, hevc or av1")->capture_default_str();
   app->add_option("--crf", o->crf, "Video quality (0-51; 0-63 for av1; -1: the codec's default)")
       ->capture_default_str();
-  app->add_option("--preset", o->preset, "Video encoder speed, e.g. fast, medium (a number for av1)");
+  app->add_option("--preset", o->preset, "Video encoder speed, e.g. fast, medium (a number for av1, p1-p7 for nvenc)");
+  app->add_option("--encoder", o->encoder,
+                  "Video encoder: auto (NVENC when every ready worker has it), software or nvenc")
+      ->capture_default_str();
   app->add_option("--container", o->container, "Video output container: mp4 or mkv")->capture_default_str();
 }
 
@@ -107,6 +110,9 @@ Status ValidateVideoOptions(const ClientOptions& o) {
     return Status::InvalidArgument("--codec must be h264, hevc or av1");
   }
   if (o.container != "mp4" && o.container != "mkv") return Status::InvalidArgument("--container must be mp4 or mkv");
+  if (o.encoder != "auto" && o.encoder != "software" && o.encoder != "nvenc") {
+    return Status::InvalidArgument("--encoder must be auto, software or nvenc");
+  }
   const int max_crf = o.codec == "av1" ? 63 : 51;
   if (o.crf < -1 || o.crf > max_crf) {
     return Status::InvalidArgument("--crf must be -1 or 0 to " + std::to_string(max_crf) + " for " + o.codec);

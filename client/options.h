@@ -53,6 +53,7 @@ struct ClientOptions {
   std::string codec = "hevc";     // --codec h264|hevc|av1
   int crf = -1;                   // --crf: -1 = the codec's default
   std::string preset;             // --preset: empty = the codec's default
+  std::string encoder = "auto";   // --encoder auto|software|nvenc
   std::string container = "mp4";  // --container mp4|mkv
 };
 

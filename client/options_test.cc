@@ -188,6 +188,7 @@ TEST(OptionsTest, VideoFlags) {
   for (std::vector<std::string> bad : {std::vector<std::string>{"--video", "a.mp4", "--codec", "vp9"},
                                        {"--video", "a.mp4", "--container", "avi"},
                                        {"--video", "a.mp4", "--crf", "52"},
+                                       {"--video", "a.mp4", "--encoder", "vaapi"},
                                        {"--video", "a.mp4", "-i", "b.mp4"}}) {
     ParsedCommandLine p = Parse(bad);
     ASSERT_FALSE(p.exit_now) << p.message;
@@ -197,9 +198,14 @@ TEST(OptionsTest, VideoFlags) {
 
 TEST(OptionsTest, VideoQueryCarriesTheOutputSettings) {
   ParsedCommandLine parsed = Parse({"--video", "clip.mp4", "-u", "4", "--preset", "slow", "--crf", "20"});
-  const JobSettings settings = JobSettingsFrom(parsed.options, {}, nullptr);
-  EXPECT_EQ(VideoQuery(settings), "?upscale=4&process_size=128&codec=hevc&container=mp4&crf=20&preset=slow");
+  JobSettings settings = JobSettingsFrom(parsed.options, {}, nullptr);
+  EXPECT_EQ(VideoQuery(settings),
+            "?upscale=4&process_size=128&codec=hevc&container=mp4&encoder=auto&crf=20&preset=slow");
   EXPECT_EQ(UpscaleQuery(settings), "?upscale=4&process_size=128");
+  parsed = Parse({"--video", "clip.mp4", "--encoder", "nvenc", "--preset", "p6"});
+  ASSERT_TRUE(ValidateOptions(parsed.options).ok());
+  settings = JobSettingsFrom(parsed.options, {}, nullptr);
+  EXPECT_EQ(VideoQuery(settings), "?upscale=2&process_size=128&codec=hevc&container=mp4&encoder=nvenc&preset=p6");
 }
 
 TEST(OptionsTest, BaseUrl) {

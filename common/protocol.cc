@@ -147,7 +147,8 @@ void to_json(json& j, const WorkerDescription& v) {
   j = json{{"id", v.id},         {"pid", v.pid},           {"host", v.host},
            {"device", v.device}, {"device_name", v.device_name},
            {"model", v.model},   {"model_name", v.model_name},
-           {"scales", v.scales}, {"split_margins", v.split_margins}, {"dtype", v.dtype}, {"slots", v.slots},
+           {"scales", v.scales}, {"split_margins", v.split_margins}, {"encoders", v.encoders}, {"dtype", v.dtype},
+           {"slots", v.slots},
            {"status", v.status}, {"error", v.error},       {"memory", v.memory},
            {"version", v.version}};
 }
@@ -163,7 +164,7 @@ void to_json(json& j, const JobHeader& v) {
            {"format", v.format}, {"timeout_ms", v.timeout_ms}, {"attempt", v.attempt}, {"kind", v.kind}};
   if (v.kind == kVideoChunkJob) {
     j.update({{"first_pts", v.first_pts}, {"last_pts", v.last_pts}, {"frames", v.frames}, {"codec", v.codec},
-              {"crf", v.crf}, {"preset", v.preset}, {"container", v.container}, {"tb_num", v.tb_num},
+              {"encoder", v.encoder}, {"crf", v.crf}, {"preset", v.preset}, {"container", v.container}, {"tb_num", v.tb_num},
               {"tb_den", v.tb_den}, {"rate_num", v.rate_num}, {"rate_den", v.rate_den}, {"sar_num", v.sar_num},
               {"sar_den", v.sar_den}, {"color_range", v.color_range}, {"color_space", v.color_space},
               {"color_primaries", v.color_primaries}, {"color_transfer", v.color_transfer}});
@@ -216,6 +217,7 @@ Result<WorkerDescription> ParseWorkerDescription(const json& j) {
   r.Optional("model_name", v.model_name);
   r.Optional("dtype", v.dtype);
   r.Optional("split_margins", v.split_margins);
+  r.Optional("encoders", v.encoders);
   r.Optional("status", v.status);
   r.Optional("error", v.error);
   r.Optional("version", v.version);
@@ -256,6 +258,7 @@ Result<JobHeader> ParseJobHeader(const json& j) {
     r.Required("last_pts", v.last_pts);
     r.Required("frames", v.frames);
     r.Required("codec", v.codec);
+    r.Optional("encoder", v.encoder);
     r.Optional("crf", v.crf);
     r.Optional("preset", v.preset);
     r.Optional("container", v.container);

@@ -65,6 +65,9 @@ struct WorkerDescription {
   // the whole image's (the model's context and the colour fix's reach); 0 = the output depends on how the image
   // is cut, so it must not be split. Empty from workers that predate it: never split.
   std::vector<int> split_margins;
+  // FFmpeg names of the video encoders that open on this worker (video::UsableEncoders), e.g. "libx265",
+  // "hevc_nvenc". Empty from workers that predate it: the software encoders only.
+  std::vector<std::string> encoders;
   std::string dtype;        // "float32", "float16", ...
   int slots = 2;            // jobs it accepts at once (one computing, the rest prefetched)
   std::string status = "ok";
@@ -101,6 +104,7 @@ struct JobHeader {
   std::int64_t last_pts = 0;
   int frames = 0;
   std::string codec;    // h264, hevc or av1
+  std::string encoder = "software";  // the encoder family: software or nvenc (on the worker's own GPU)
   int crf = -1;         // -1: the codec's default
   std::string preset;   // empty: the codec's default
   std::string container = "mp4";  // of the segment

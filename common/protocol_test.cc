@@ -38,6 +38,7 @@ TEST(ProtocolTest, WorkerDescriptionRoundTrip) {
   d.memory.total = 80LL << 30;
   d.status = "error";
   d.error = "weights missing";
+  d.encoders = {"libx265", "hevc_nvenc"};
   nlohmann::json j = d;
   auto parsed = ParseWorkerDescription(j);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
@@ -46,6 +47,9 @@ TEST(ProtocolTest, WorkerDescriptionRoundTrip) {
   EXPECT_EQ(parsed->slots, 3);
   EXPECT_EQ(parsed->memory.total, 80LL << 30);
   EXPECT_EQ(parsed->error, "weights missing");
+  EXPECT_EQ(parsed->encoders, (std::vector<std::string>{"libx265", "hevc_nvenc"}));
+  j["encoders"] = {"libx265", 3};
+  EXPECT_FALSE(ParseWorkerDescription(j).ok()) << "an encoder name that is not a string";
 }
 
 TEST(ProtocolTest, DecodeRefusesMalformedMessages) {
@@ -92,6 +96,7 @@ TEST(ProtocolTest, VideoChunkJobsRoundTripAndOtherKindsAreRefused) {
   chunk.codec = "hevc";
   chunk.crf = 24;
   chunk.preset = "medium";
+  chunk.encoder = "nvenc";
   chunk.tb_num = 1;
   chunk.tb_den = 30000;
   chunk.rate_num = 30000;
@@ -105,6 +110,7 @@ TEST(ProtocolTest, VideoChunkJobsRoundTripAndOtherKindsAreRefused) {
   EXPECT_EQ(parsed->frames, 23);
   EXPECT_EQ(parsed->codec, "hevc");
   EXPECT_EQ(parsed->crf, 24);
+  EXPECT_EQ(parsed->encoder, "nvenc");
   EXPECT_EQ(parsed->container, "mp4");
   EXPECT_EQ(parsed->tb_den, 30000);
   EXPECT_EQ(parsed->rate_den, 1001);

@@ -7,6 +7,7 @@
 #include "common/text.h"
 #include "dispatcher/http/multipart.h"
 #include "dispatcher/options.h"
+#include "video/segment_encoder.h"
 
 namespace tsdsr::dispatcher {
 namespace {
@@ -161,15 +162,16 @@ JobSpec SpecOf(const UpscaleQuery& query, const ImageProbe& probe, const std::st
 }
 
 Status ParseVideoQuery(const QueryLookup& query, JobSpec* spec) {
-  spec->codec = "hevc";
+  video::EncodeOptions options;  // checked as the worker will be asked to encode, the container aside
   spec->format = "mp4";
   if (auto codec = query("codec")) {
-    spec->codec = AsciiLower(*codec);
-    if (spec->codec == "h265") spec->codec = "hevc";
-    if (spec->codec != "h264" && spec->codec != "hevc" && spec->codec != "av1") {
-      return Status::InvalidArgument("codec must be h264, hevc or av1 (got '" + *codec + "')");
-    }
+    options.codec = AsciiLower(*codec);
+    if (options.codec == "h265") options.codec = "hevc";
   }
+  spec->encoder = "auto";
+  if (auto encoder = query("encoder")) spec->encoder = AsciiLower(*encoder);
+  // "auto" is the dispatcher's choice between the families (JobManager): the software bounds hold for both.
+  options.encoder = spec->encoder == "auto" ? "software" : spec->encoder;
   if (auto container = query("container")) {
     const std::string c = AsciiLower(*container);
     if (c != "mp4" && c != "mkv" && c != "matroska") {
@@ -179,16 +181,16 @@ Status ParseVideoQuery(const QueryLookup& query, JobSpec* spec) {
   }
   if (auto crf = query("crf")) {
     TSDSR_ASSIGN_OR_RETURN(std::int64_t v, ParseInteger("crf", *crf));
-    const int max = spec->codec == "av1" ? 63 : 51;
-    if (v < 0 || v > max) return Status::InvalidArgument("crf must be 0 to " + std::to_string(max) + " for " + spec->codec);
-    spec->crf = static_cast<int>(v);
+    options.crf = v < 0 ? -2 : static_cast<int>(std::min<std::int64_t>(v, 1000));
   }
   if (auto preset = query("preset")) {
-    const bool word = !preset->empty() && preset->size() <= 16 &&
-                      std::all_of(preset->begin(), preset->end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
-    if (!word) return Status::InvalidArgument("preset must be a word such as fast or medium (8 for av1)");
-    spec->preset = *preset;
+    if (preset->empty()) return Status::InvalidArgument("preset must be a word such as fast or medium");
+    options.preset = *preset;
   }
+  TSDSR_RETURN_IF_ERROR(video::ValidateEncodeOptions(options));
+  spec->codec = options.codec;
+  spec->crf = options.crf;
+  spec->preset = options.preset;
   return Status::Ok();
 }
 

@@ -146,6 +146,7 @@ TEST(VideoQueryTest, OutputSettingsWithTheirDefaultsAndLimits) {
   EXPECT_EQ(spec.codec, "hevc");
   EXPECT_EQ(spec.format, "mp4");
   EXPECT_EQ(spec.crf, -1);
+  EXPECT_EQ(spec.encoder, "auto");
   ASSERT_TRUE(ParseVideoQuery(Query({{"codec", "AV1"}, {"container", "mkv"}, {"crf", "40"}, {"preset", "6"}}), &spec)
                   .ok());
   EXPECT_EQ(spec.codec, "av1");
@@ -153,10 +154,26 @@ TEST(VideoQueryTest, OutputSettingsWithTheirDefaultsAndLimits) {
   EXPECT_EQ(spec.crf, 40);
   EXPECT_EQ(spec.preset, "6");
   for (auto bad : std::vector<std::map<std::string, std::string>>{
-           {{"codec", "mpeg2"}}, {{"container", "avi"}}, {{"crf", "52"}}, {{"crf", "x"}}, {{"preset", "a b"}}}) {
+           {{"codec", "mpeg2"}}, {{"container", "avi"}}, {{"crf", "52"}}, {{"crf", "-1"}}, {{"crf", "x"}},
+           {{"preset", "a b"}}, {{"preset", ""}}, {{"encoder", "vaapi"}}}) {
     JobSpec s;
     EXPECT_EQ(ParseVideoQuery(Query(bad), &s).code(), StatusCode::kInvalidArgument) << bad.begin()->first;
   }
+}
+
+TEST(VideoQueryTest, EncoderFamilyIsAutoSoftwareOrNvencWithItsOwnQualityRange) {
+  JobSpec spec;
+  ASSERT_TRUE(ParseVideoQuery(Query({{"encoder", "NVENC"}, {"codec", "h264"}, {"crf", "30"}, {"preset", "p7"}}), &spec)
+                  .ok());
+  EXPECT_EQ(spec.encoder, "nvenc");
+  EXPECT_EQ(spec.preset, "p7");
+  ASSERT_TRUE(ParseVideoQuery(Query({{"encoder", "software"}}), &spec).ok());
+  EXPECT_EQ(spec.encoder, "software");
+  // SVT-AV1 takes crf up to 63, NVENC's cq stops at 51.
+  EXPECT_TRUE(ParseVideoQuery(Query({{"codec", "av1"}, {"crf", "60"}}), &spec).ok());
+  Status refused = ParseVideoQuery(Query({{"encoder", "nvenc"}, {"codec", "av1"}, {"crf", "60"}}), &spec);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("av1_nvenc"), std::string::npos) << refused.message();
 }
 
 TEST(CheckImageTest, AcceptsWholeImagesWithinTheLimit) {

@@ -103,6 +103,8 @@ TEST(VideoE2eTest, AnMp4ClipThroughTwoWorkersKeepsFramesTimesAndAudio) {
   EXPECT_EQ(job["video"]["check"]["audio"][0]["identical"], true);
   EXPECT_GE(job["video"]["source"]["chunks"].get<int>(), 3) << "cut into chunks for the pool";
   EXPECT_EQ(job["output_size"], "192x128");
+  EXPECT_EQ(job["params"]["encoder"], "software") << "auto, on workers without NVENC";
+  EXPECT_EQ(job["video"]["output"]["encoder"], "libx264");
   ExpectExactOutput(*cluster, id, source, dir.File("out.mp4"), 2, "h264");
 }
 
@@ -152,6 +154,14 @@ TEST(VideoE2eTest, BadVideosGetClearErrors) {
   }
   auto bad_codec = PostVideo(cluster->http(), good, "codec=mpeg2");
   EXPECT_EQ(bad_codec.status, 400);
+  // These workers announce their encoders, and no NVENC: asking for it is refused before anything is stored.
+  const nlohmann::json info = cluster->GetJson("/info");
+  const auto& encoders = info["workers"][0]["encoders"];
+  EXPECT_NE(std::find(encoders.begin(), encoders.end(), "libx265"), encoders.end()) << info.dump(2);
+  EXPECT_EQ(std::find(encoders.begin(), encoders.end(), "hevc_nvenc"), encoders.end()) << info.dump(2);
+  auto nvenc = PostVideo(cluster->http(), good, "codec=hevc&encoder=nvenc");
+  EXPECT_EQ(nvenc.status, 400) << nvenc.body;
+  EXPECT_NE(nvenc.body.find("hevc_nvenc"), std::string::npos) << nvenc.body;
   EXPECT_EQ(cluster->http().Get("/health")->status, 200) << "and the service goes on";
   EXPECT_EQ(cluster->GetJson("/jobs")["jobs"].size(), 0u) << "nothing refused was stored";
 }

@@ -1,59 +1,69 @@
 #include "video/segment_encoder.h"
 
+#include <algorithm>
 #include <cctype>
 
 extern "C" {
 #include <libavutil/opt.h>
 }
 
+#include "video/encoders.h"
+
 namespace tsdsr::video {
 namespace {
 
-struct CodecChoice {
-  const char* name;     // ours
-  const char* encoder;  // FFmpeg's
-  int crf;
-  const char* preset;
-};
+AVRational Av(const Rational& r) { return AVRational{r.num, r.den}; }
 
-constexpr CodecChoice kCodecs[] = {
-    {"h264", "libx264", 20, "fast"}, {"hevc", "libx265", 22, "fast"}, {"av1", "libsvtav1", 30, "8"}};
-
-const CodecChoice* ChoiceOf(const std::string& codec) {
-  for (const auto& c : kCodecs) {
-    if (codec == c.name) return &c;
-  }
-  return nullptr;
+// The encoder `o` names; nullptr when its codec or family is unknown.
+const EncoderSpec* SpecOf(const EncodeOptions& o) {
+  auto family = EncoderFamilyFromName(o.encoder);
+  return family ? FindEncoder(o.codec, *family) : nullptr;
 }
 
-AVRational Av(const Rational& r) { return AVRational{r.num, r.den}; }
+// The encoder's private settings: quality, speed, and for NVENC the device and closed segments.
+AVDictionary* SettingsOf(const EncoderSpec& spec, const EncodeOptions& options) {
+  AVDictionary* settings = nullptr;
+  av_dict_set_int(&settings, std::string(spec.quality).c_str(),
+                  options.crf >= 0 ? options.crf : spec.default_quality, 0);
+  av_dict_set(&settings, "preset",
+              options.preset.empty() ? std::string(spec.default_preset).c_str() : options.preset.c_str(), 0);
+  if (spec.ffmpeg == "libx265") av_dict_set(&settings, "x265-params", "log-level=error", 0);
+  if (spec.family == EncoderFamily::kNvenc) {
+    av_dict_set(&settings, "rc", "vbr", 0);           // `cq` is constant quality only under VBR
+    av_dict_set_int(&settings, "forced-idr", 1, 0);  // the forced first keyframe is an IDR: the segment is closed
+    av_dict_set_int(&settings, "gpu", options.gpu, 0);
+  }
+  return settings;
+}
 
 }  // namespace
 
 Status ValidateEncodeOptions(const EncodeOptions& o) {
-  if (ChoiceOf(o.codec) == nullptr)
+  if (FindEncoder(o.codec, EncoderFamily::kSoftware) == nullptr)
     return Status::InvalidArgument("codec must be h264, hevc or av1 (got '" + o.codec + "')");
+  const EncoderSpec* spec = SpecOf(o);
+  if (spec == nullptr) return Status::InvalidArgument("encoder must be software or nvenc (got '" + o.encoder + "')");
   if (o.container != "mp4" && o.container != "matroska") {
     return Status::InvalidArgument("container must be mp4 or matroska (got '" + o.container + "')");
   }
-  const int max_crf = o.codec == "av1" ? 63 : 51;
-  if (o.crf < -1 || o.crf > max_crf) {
-    return Status::InvalidArgument("crf must be 0 to " + std::to_string(max_crf) + " for " + o.codec);
+  if (o.crf < -1 || o.crf > spec->max_quality) {
+    return Status::InvalidArgument("crf must be 0 to " + std::to_string(spec->max_quality) + " for " + o.codec +
+                                   " with " + std::string(spec->ffmpeg));
   }
   if (o.keyframe_interval < 0) return Status::InvalidArgument("keyframe_interval must be 0 or more");
-  for (char c : o.preset) {
-    if (!std::isalnum(static_cast<unsigned char>(c)))
-      return Status::InvalidArgument("preset must be a word, e.g. fast");
-  }
+  if (o.preset.size() > 16 ||
+      !std::all_of(o.preset.begin(), o.preset.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }))
+    return Status::InvalidArgument("preset must be a word such as fast or medium (8 for av1, p1 to p7 for nvenc)");
   return Status::Ok();
 }
 
 Result<std::unique_ptr<SegmentEncoder>> SegmentEncoder::Create(const EncodeOptions& options,
                                                                const SegmentFormat& format, const std::string& path) {
   TSDSR_RETURN_IF_ERROR(ValidateEncodeOptions(options));
-  const CodecChoice& choice = *ChoiceOf(options.codec);
-  const AVCodec* codec = avcodec_find_encoder_by_name(choice.encoder);
-  if (codec == nullptr) return Status::FailedPrecondition(std::string("FFmpeg has no ") + choice.encoder + " encoder");
+  const EncoderSpec& spec = *SpecOf(options);
+  const std::string name(spec.ffmpeg);
+  const AVCodec* codec = avcodec_find_encoder_by_name(name.c_str());
+  if (codec == nullptr) return Status::FailedPrecondition("FFmpeg has no " + name + " encoder");
   std::unique_ptr<SegmentEncoder> e(new SegmentEncoder());
   TSDSR_ASSIGN_OR_RETURN(e->muxer_, Muxer::Create(options.container, path));
   TSDSR_ASSIGN_OR_RETURN(FromBgr converter, FromBgr::Create(format.width, format.height, format.color));
@@ -76,13 +86,14 @@ Result<std::unique_ptr<SegmentEncoder>> SegmentEncoder::Create(const EncodeOptio
   c->thread_count = options.threads;
   if (options.keyframe_interval > 0) c->gop_size = options.keyframe_interval;
   if (e->muxer_->context()->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  AVDictionary* settings = nullptr;
-  av_dict_set_int(&settings, "crf", options.crf >= 0 ? options.crf : choice.crf, 0);
-  av_dict_set(&settings, "preset", options.preset.empty() ? choice.preset : options.preset.c_str(), 0);
-  if (options.codec == "hevc") av_dict_set(&settings, "x265-params", "log-level=error", 0);
+  AVDictionary* settings = SettingsOf(spec, options);
   int rc = avcodec_open2(c, codec, &settings);
   av_dict_free(&settings);
-  if (rc < 0) return AvError(rc, std::string("cannot open the ") + choice.encoder + " encoder");
+  if (rc < 0) {
+    const Status error = AvError(rc, "cannot open the " + name + " encoder");
+    // An encoder that does not open here (no NVENC on this GPU, no driver) is the machine's, not the input's.
+    return spec.family == EncoderFamily::kNvenc ? Status::FailedPrecondition(error.message()) : error;
+  }
 
   e->stream_ = avformat_new_stream(e->muxer_->context(), nullptr);
   if (e->stream_ == nullptr) return Status::Internal("cannot add a video stream");

@@ -1,7 +1,8 @@
 // Encodes BGR images, each with its own timestamp, into one closed segment (it starts with a keyframe and refers
-// to nothing outside itself): H.264 (libx264), HEVC (libx265) or AV1 (libsvtav1), yuv420p, tagged with the
-// source's colour and sample aspect, in MP4 or Matroska, to a file or to memory. Segments encoded with the same
-// options and format have the same parameter sets, so they join by stream copy. Not thread-safe.
+// to nothing outside itself): H.264, HEVC or AV1 with a software encoder (libx264, libx265, libsvtav1) or NVENC
+// (video/encoders.h), yuv420p, tagged with the source's colour and sample aspect, in MP4 or Matroska, to a file or
+// to memory. Segments encoded with the same options and format have the same parameter sets, so they join by
+// stream copy. Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -19,14 +20,16 @@ namespace tsdsr::video {
 
 struct EncodeOptions {
   std::string codec = "hevc";     // h264, hevc or av1
-  int crf = -1;                   // quality; -1 = the codec's default here (h264 20, hevc 22, av1 30)
-  std::string preset;             // speed; empty = "fast" (x264, x265) or "8" (SVT-AV1)
+  std::string encoder = "software";  // an EncoderFamilyName: software or nvenc
+  int gpu = 0;                    // NVENC: the CUDA device
+  int crf = -1;                   // quality (NVENC: cq); -1 = the encoder's default (EncoderSpec)
+  std::string preset;             // speed; empty = the encoder's default: "fast" (x264, x265), "8" (SVT-AV1), "p5"
   std::string container = "mp4";  // of the segment: mp4 or matroska
   int threads = 0;                // encoder threads; 0 = the encoder's choice
   int keyframe_interval = 0;      // at most this many frames from one keyframe to the next; 0 = the encoder's
 };
 
-// Checks codec, container, crf and preset; InvalidArgument naming what is allowed.
+// Checks codec, encoder, container, crf and preset; InvalidArgument naming what is allowed.
 Status ValidateEncodeOptions(const EncodeOptions& options);
 
 // What every frame of the segment is.

@@ -1,8 +1,10 @@
 #include "worker/video_chunk.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
+#include "video/encoders.h"
 #include "video/frame_decoder.h"
 #include "video/segment_encoder.h"
 
@@ -22,9 +24,11 @@ video::SegmentFormat FormatOf(const proto::JobHeader& job, int width, int height
   return f;
 }
 
-video::EncodeOptions EncodeOptionsOf(const proto::JobHeader& job) {
+video::EncodeOptions EncodeOptionsOf(const proto::JobHeader& job, const std::string& device) {
   video::EncodeOptions o;
   o.codec = job.codec;
+  o.encoder = job.encoder;
+  o.gpu = std::max(0, video::CudaIndexOf(device));  // NVENC on the model's GPU
   o.crf = job.crf;
   o.preset = job.preset;
   o.container = job.container;
@@ -79,8 +83,8 @@ class ChunkEncoder {
                                      std::to_string(job_.scale) + " are over the limit of " +
                                      std::to_string(max_pixels_) + " output pixels");
     }
-    TSDSR_ASSIGN_OR_RETURN(encoder_,
-                           video::SegmentEncoder::Create(EncodeOptionsOf(job_), FormatOf(job_, width, height), ""));
+    TSDSR_ASSIGN_OR_RETURN(encoder_, video::SegmentEncoder::Create(EncodeOptionsOf(job_, upscaler_.description().device),
+                                                                  FormatOf(job_, width, height), ""));
     return Status::Ok();
   }
 

@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "common/zmq_frames.h"
+#include "video/encoders.h"
 
 namespace tsdsr::worker {
 namespace {
@@ -31,6 +34,10 @@ Worker::Worker(WorkerOptions options, std::unique_ptr<Upscaler> upscaler, std::s
       context_(context),
       compute_(upscaler_.get(), load_error_, options_.max_pixels, results_ready_) {
   if (options_.id.empty()) options_.id = HostName() + "-" + std::to_string(getpid());
+  if (upscaler_) {
+    encoders_ = video::UsableEncoders(video::CudaIndexOf(upscaler_->description().device));
+    spdlog::info("video encoders: {}", fmt::join(encoders_, ", "));
+  }
 }
 
 Worker::~Worker() { compute_.Stop(); }
@@ -51,6 +58,7 @@ proto::WorkerDescription Worker::Describe() const {
     d.model_name = m.name;
     d.scales = m.scales;
     d.split_margins = m.split_margins;
+    d.encoders = encoders_;
     d.dtype = m.dtype;
     d.memory = upscaler_->Memory();
   } else {

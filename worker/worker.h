@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -49,6 +50,7 @@ class Worker {
   WorkerOptions options_;
   std::unique_ptr<Upscaler> upscaler_;
   std::string load_error_;
+  std::vector<std::string> encoders_;  // video::UsableEncoders on the model's device, probed once
   zmq::context_t& context_;
   std::optional<CurveClientKeys> curve_;
   std::unique_ptr<zmq::socket_t> socket_;

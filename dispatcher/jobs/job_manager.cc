@@ -38,6 +38,12 @@ std::string Fingerprint(const JobSpec& spec, std::string_view input) {
   h.Add(spec.format);
   h.Add(spec.priority);
   h.Add(spec.timeout_ms);
+  if (!spec.codec.empty()) {  // a video's encode settings (an image's fingerprint is as it always was)
+    h.Add(spec.codec);
+    h.Add(spec.encoder);
+    h.Add(spec.crf);
+    h.Add(spec.preset);
+  }
   h.Add(input);
   return h.Hex();
 }
@@ -147,12 +153,15 @@ Result<JobRecord> JobManager::StoreNewJob(const NewJob& job, const std::string& 
   record.fingerprint = fingerprint;
   record.input_bytes = static_cast<std::int64_t>(job.input.size());
   record.created_ms = UnixMillisNow();
+  const PoolSnapshot pool = sink_.Snapshot();
+  if (job.video) {
+    TSDSR_ASSIGN_OR_RETURN(record.spec.encoder, ChooseEncoder(job.spec, pool.workers));
+  }
   TSDSR_RETURN_IF_ERROR(dir_->Write(StoredFile::kInput, record.id, job.input));
   Status stored;
   if (job.video) {
-    int workers = 0;
-    for (const auto& w : sink_.Snapshot().workers) workers += w.description.status == "ok" ? 1 : 0;
-    auto planned = VideoJob::Plan(dir_->PathOf(StoredFile::kInput, record.id), job.spec, options_.video, workers);
+    auto planned =
+        VideoJob::Plan(dir_->PathOf(StoredFile::kInput, record.id), record.spec, options_.video, pool.usable_workers());
     if (planned.ok()) {
       *video = std::move(*planned);
       record.kind = JobKind::kVideo;

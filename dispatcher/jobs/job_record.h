@@ -42,6 +42,9 @@ struct JobSpec {
   std::string filename;  // as uploaded; may be empty
   // Videos: `format` is the container (mp4 or matroska), these the encoder's settings.
   std::string codec;   // h264, hevc or av1
+  // The encoder family (video::EncoderFamilyName): "software" or "nvenc" once accepted; "auto" only on the way in,
+  // until the job manager picks one from the pool's workers. Every chunk of the video is made with it.
+  std::string encoder;
   int crf = -1;        // -1: the codec's default
   std::string preset;  // empty: the codec's default
 };

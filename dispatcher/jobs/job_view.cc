@@ -54,6 +54,7 @@ json JobViewJson(const JobView& view, std::int64_t result_ttl_ms) {
     out["chunks"] = view.chunks > 0 ? json{{"total", view.chunks}, {"stored", view.chunks_stored}} : json(nullptr);
     out["video"] = r.details.empty() ? json(nullptr) : json::parse(r.details, nullptr, false);
     out["params"]["codec"] = r.spec.codec;
+    out["params"]["encoder"] = r.spec.encoder.empty() ? "software" : r.spec.encoder;
     out["params"]["crf"] = r.spec.crf >= 0 ? json(r.spec.crf) : json(nullptr);
     out["params"]["preset"] = TextOrNull(r.spec.preset);
     out["params"]["container"] = r.spec.format;

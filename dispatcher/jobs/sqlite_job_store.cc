@@ -9,8 +9,8 @@
 namespace tsdsr::dispatcher {
 namespace {
 
-// 1: image jobs; 2: video jobs (the encode settings, details and the chunks table).
-constexpr int kSchemaVersion = 2;
+// 1: image jobs; 2: video jobs (the encode settings, details and the chunks table); 3: the video's encoder family.
+constexpr int kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 5000;
 
 constexpr const char* kSchema = R"sql(
@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   codec TEXT NOT NULL,
   crf INTEGER NOT NULL,
   preset TEXT NOT NULL,
-  details TEXT NOT NULL
+  details TEXT NOT NULL,
+  encoder TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunks (
   job_id TEXT NOT NULL,
@@ -69,12 +70,18 @@ ALTER TABLE jobs ADD COLUMN preset TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN details TEXT NOT NULL DEFAULT '';
 )sql";
 
+// From version 2: videos were made with the software encoders only.
+constexpr const char* kFromVersion2 = R"sql(
+ALTER TABLE jobs ADD COLUMN encoder TEXT NOT NULL DEFAULT 'software';
+)sql";
+
 // Every column but seq, in the order BindRecord binds and ReadRecord reads them (seq is read last).
-constexpr std::array<const char*, 30> kColumns = {
+constexpr std::array<const char*, 31> kColumns = {
     "id",           "kind",          "state",        "scale",        "process_size",    "format",      "priority",
     "timeout_ms",   "input_width",   "input_height", "filename",     "idempotency_key", "fingerprint", "input_bytes",
     "created_ms",   "started_ms",    "finished_ms",  "attempts",     "worker",          "error",       "error_code",
-    "output_width", "output_height", "result_type",  "result_bytes", "result", "codec", "crf", "preset", "details"};
+    "output_width", "output_height", "result_type",  "result_bytes", "result", "codec", "crf", "preset", "details",
+    "encoder"};
 
 std::string ColumnList() {
   std::string list;
@@ -135,6 +142,7 @@ void BindRecord(SqliteStatement& s, const JobRecord& r, bool id_last) {
   s.Bind(i++, std::int64_t{r.spec.crf});
   s.Bind(i++, r.spec.preset);
   s.Bind(i++, r.details);
+  s.Bind(i++, r.spec.encoder);
   if (id_last) s.Bind(i, r.id);
 }
 
@@ -171,6 +179,7 @@ JobRecord ReadRecord(const SqliteStatement& s) {
   r.spec.crf = static_cast<int>(s.Int(i++));
   r.spec.preset = s.Text(i++);
   r.details = s.Text(i++);
+  r.spec.encoder = s.Text(i++);
   r.seq = s.Int(i);
   return r;
 }
@@ -220,6 +229,8 @@ Status SqliteJobStore::Migrate() {
                                       "; this dispatcher knows up to " + std::to_string(kSchemaVersion));
   }
   if (found == 1) TSDSR_RETURN_IF_ERROR(Exec(db_, kFromVersion1, "upgrading the job database from version 1"));
+  if (found == 1 || found == 2)
+    TSDSR_RETURN_IF_ERROR(Exec(db_, kFromVersion2, "upgrading the job database from version 2"));
   TSDSR_RETURN_IF_ERROR(Exec(db_, kSchema, "creating the job database tables"));
   const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
   return Exec(db_, set_version.c_str(), "job database settings");

@@ -275,14 +275,43 @@ TEST_F(SqliteJobStoreTest, AVersionOneDatabaseIsUpgraded) {
   EXPECT_EQ((*old)->spec.filename, "a.png");
   EXPECT_EQ((*old)->spec.crf, -1);
   EXPECT_EQ((*old)->result_bytes, 500);
+  EXPECT_EQ((*old)->spec.encoder, "software");
   JobRecord video = Record(2000);
   video.kind = JobKind::kVideo;
   video.spec.codec = "hevc";
+  video.spec.encoder = "nvenc";
   ASSERT_TRUE(store->Insert(video).ok());
   ASSERT_TRUE(store->SaveChunks(video.id, {{0, 0, 9, false, 0}}).ok());
   EXPECT_EQ((*store->Get(video.id))->spec.codec, "hevc");
+  EXPECT_EQ((*store->Get(video.id))->spec.encoder, "nvenc");
   store.reset();
-  EXPECT_NE(Open(), nullptr) << "and opens again as version 2";
+  EXPECT_NE(Open(), nullptr) << "and opens again as version 3";
+}
+
+// A database of schema version 2 (video jobs before NVENC) keeps its videos, made with the software encoders.
+TEST_F(SqliteJobStoreTest, AVersionTwoDatabaseIsUpgraded) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    JobRecord video = Record(3000);
+    video.kind = JobKind::kVideo;
+    video.spec.codec = "h264";
+    ASSERT_TRUE(store->Insert(video).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("jobs.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE jobs DROP COLUMN encoder; PRAGMA user_version = 2;", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  auto all = store->List(JobQuery{});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().spec.codec, "h264");
+  EXPECT_EQ(all->front().spec.encoder, "software");
 }
 
 TEST_F(SqliteJobStoreTest, AMissingFolderIsAStorageError) {

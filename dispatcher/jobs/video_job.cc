@@ -5,6 +5,7 @@
 #include "common/media_names.h"
 #include "common/text.h"
 #include "video/chunk_source.h"
+#include "video/encoders.h"
 #include "video/output_check.h"
 #include "video/segment_encoder.h"
 #include "video/segment_join.h"
@@ -15,6 +16,7 @@ namespace {
 Status CheckSpec(const JobSpec& spec, const video::MediaInfo& source, const VideoLimits& limits) {
   video::EncodeOptions options;
   options.codec = spec.codec;
+  options.encoder = spec.encoder.empty() ? "software" : spec.encoder;
   options.crf = spec.crf;
   options.preset = spec.preset;
   options.container = spec.format;
@@ -36,6 +38,29 @@ Status CheckSpec(const JobSpec& spec, const video::MediaInfo& source, const Vide
 }
 
 }  // namespace
+
+Result<std::string> ChooseEncoder(const JobSpec& spec, const std::vector<WorkerView>& workers) {
+  if (spec.encoder == "software") return spec.encoder;
+  const video::EncoderSpec* nvenc = video::FindEncoder(spec.codec, video::EncoderFamily::kNvenc);
+  if (nvenc == nullptr) return Status::InvalidArgument("codec must be h264, hevc or av1 (got '" + spec.codec + "')");
+  int usable = 0;
+  int with_nvenc = 0;
+  for (const WorkerView& w : workers) {
+    if (w.description.status != "ok") continue;
+    ++usable;
+    with_nvenc += video::HasEncoder(w.description.encoders, nvenc->ffmpeg) ? 1 : 0;
+  }
+  if (spec.encoder == "nvenc") {
+    if (usable > 0 && with_nvenc == 0) {
+      return Status::InvalidArgument("no ready worker can encode " + spec.codec + " with NVENC (" +
+                                     std::string(nvenc->ffmpeg) + "); ask for encoder=software or auto");
+    }
+    return spec.encoder;  // with no worker ready yet, the chunks wait for one that has it
+  }
+  // auto: NVENC only when every ready worker has it, so that any of them can make (and remake) every chunk.
+  const bool fits = spec.crf <= nvenc->max_quality;
+  return std::string(usable > 0 && with_nvenc == usable && fits ? "nvenc" : "software");
+}
 
 bool LooksLikeVideo(const std::string& content_type, const std::string& filename) {
   return AsciiLower(content_type).rfind("video/", 0) == 0 || IsVideoFileName(filename);
@@ -89,6 +114,7 @@ proto::JobHeader VideoJob::ChunkHeader(int index) const {
   h.last_pts = v.frames[static_cast<size_t>(c.last)].pts;
   h.frames = static_cast<int>(c.last - c.first + 1);
   h.codec = spec_.codec;
+  h.encoder = spec_.encoder.empty() ? "software" : spec_.encoder;
   h.crf = spec_.crf;
   h.preset = spec_.preset;
   h.container = "mp4";  // segments; the output's container is the join's business
@@ -152,7 +178,8 @@ double VideoJob::eta_seconds() const {
   return fps > 0 ? double(total_frames() - frames_done()) / fps : 0;
 }
 
-Status VideoJob::Finish(const std::vector<std::string>& segments, const std::string& output, nlohmann::json* details) {
+Status VideoJob::Finish(const std::vector<std::string>& segments, const std::string& output,
+                        nlohmann::json* details) const {
   *details = Summary();
   if (timed_frames_ > 0) {
     const double n = double(timed_frames_);
@@ -182,7 +209,15 @@ nlohmann::json VideoJob::Summary() const {
   summary["chunks"] = chunks_.size();
   return {
       {"source", summary},
-      {"output", {{"codec", spec_.codec}, {"container", spec_.format}, {"crf", spec_.crf}, {"preset", spec_.preset}}}};
+      {"output",
+       {{"codec", spec_.codec}, {"encoder", EncoderName()}, {"container", spec_.format}, {"crf", spec_.crf},
+        {"preset", spec_.preset}}}};
+}
+
+std::string VideoJob::EncoderName() const {
+  auto family = video::EncoderFamilyFromName(spec_.encoder.empty() ? "software" : spec_.encoder);
+  const video::EncoderSpec* encoder = family ? video::FindEncoder(spec_.codec, *family) : nullptr;
+  return encoder ? std::string(encoder->ffmpeg) : "";
 }
 
 }  // namespace tsdsr::dispatcher

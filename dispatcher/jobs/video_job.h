@@ -15,6 +15,7 @@
 #include "common/protocol.h"
 #include "common/status.h"
 #include "dispatcher/jobs/job_record.h"
+#include "dispatcher/status/pool_snapshot.h"
 #include "video/chunk_plan.h"
 #include "video/media_info.h"
 
@@ -61,10 +62,13 @@ class VideoJob {
   // Joins `segments` (the stored ones, in chunk order) with the upload's other streams into `output`, and checks
   // it. The job's details (source, plan, streams kept or dropped, the check's figures) go to *details either way.
   // InvalidArgument naming what is wrong when the output is not what was asked.
-  Status Finish(const std::vector<std::string>& segments, const std::string& output, nlohmann::json* details);
+  // Reads only what no longer changes once every segment is stored: safe on another thread from then on.
+  Status Finish(const std::vector<std::string>& segments, const std::string& output, nlohmann::json* details) const;
 
   // What the source is and how the job is cut: for the job's status.
   nlohmann::json Summary() const;
+  // FFmpeg's name of the encoder every chunk is made with, e.g. "libx265".
+  std::string EncoderName() const;
 
  private:
   VideoJob(std::string input, JobSpec spec) : input_(std::move(input)), spec_(std::move(spec)) {}
@@ -81,6 +85,12 @@ class VideoJob {
   std::int64_t timed_frames_ = 0;
   std::int64_t frames_at_first_progress_ = 0;
 };
+
+// The encoder family for a new video job asking for `spec.encoder` (auto, software or nvenc), given the pool's
+// `workers`: auto is NVENC when every ready worker has NVENC for the codec (and crf fits its range), software
+// otherwise. InvalidArgument for nvenc when workers are ready and none has it; with none ready it is kept, and its
+// chunks wait for a worker that has it.
+Result<std::string> ChooseEncoder(const JobSpec& spec, const std::vector<WorkerView>& workers);
 
 // True when a job's upload is a video by what the client said: a video/* type, or a file name ending in a video
 // container's extension (IsVideoFileName).

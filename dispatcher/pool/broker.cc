@@ -155,6 +155,9 @@ void Broker::DrainInbox(Clock::time_point now) {
       refused = Status::Unavailable("dispatcher is shutting down");
     } else if (!scheduler_.HasUsableWorker()) {
       refused = Status::Unavailable(NoWorkerReason());
+    } else if (!scheduler_.CanEverServe(*job)) {
+      refused = Status::Unavailable("no ready worker has the " + job->params.chunk.encoder + " " +
+                                    job->params.chunk.codec + " encoder this video's chunks are made with");
     } else if (!scheduler_.Enqueue(job)) {
       refused = Status::Unavailable("queue is full (" + std::to_string(scheduler_.queue_depth()) + " jobs)");
     }

@@ -49,7 +49,8 @@ struct Job {
   std::string image;  // encoded input as uploaded
   Clock::time_point submitted{};
   Clock::time_point deadline = Clock::time_point::max();
-  int priority = 0;   // 0..9, higher first; FIFO within a level
+  int priority = 0;   // 0..9, higher first; within a level, turns between clients, FIFO for each
+  std::string client;  // who asked (an API key's name, a client id or a peer address); empty is one client
   int attempts = 0;  // sends to a worker so far
   std::string worker;                  // identity of the worker holding it, empty while queued
   Clock::time_point first_sent{};      // set on the first send

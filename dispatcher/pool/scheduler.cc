@@ -2,26 +2,40 @@
 
 #include <algorithm>
 
+#include "video/encoders.h"
+
 namespace tsdsr::dispatcher {
 
+bool WorkerState::Accepts(const Job& job) const {
+  if (!usable()) return false;
+  const proto::JobHeader& chunk = job.params.chunk;
+  if (chunk.kind != proto::kVideoChunkJob) return true;
+  auto family = video::EncoderFamilyFromName(chunk.encoder);
+  const video::EncoderSpec* encoder = family ? video::FindEncoder(chunk.codec, *family) : nullptr;
+  return encoder != nullptr && video::HasEncoder(description.encoders, encoder->ffmpeg);
+}
+
 bool Scheduler::Enqueue(JobPtr& job) {
-  if (queued_ >= options_.max_queue) return false;
-  queues_[job->priority].push_back(std::move(job));
-  ++queued_;
+  if (order_.size() >= options_.max_queue) return false;
+  order_.Push({job->id, job->client, job->priority, ++arrivals_});
+  const std::uint64_t id = job->id;
+  queued_[id] = std::move(job);
   return true;
 }
 
+bool Scheduler::CanEverServe(const Job& job) const {
+  return std::any_of(workers_.begin(), workers_.end(), [&](const auto& w) { return w.second.Accepts(job); });
+}
+
+JobPtr Scheduler::Unqueue(std::uint64_t job_id) {
+  auto it = queued_.find(job_id);
+  JobPtr job = std::move(it->second);
+  queued_.erase(it);
+  return job;
+}
+
 JobPtr Scheduler::TakeQueued(std::uint64_t job_id) {
-  for (auto& [priority, queue] : queues_) {
-    for (auto it = queue.begin(); it != queue.end(); ++it) {
-      if ((*it)->id != job_id) continue;
-      JobPtr job = std::move(*it);
-      queue.erase(it);
-      --queued_;
-      return job;
-    }
-  }
-  return nullptr;
+  return order_.Remove(job_id) ? Unqueue(job_id) : nullptr;
 }
 
 std::pair<JobPtr, std::string> Scheduler::TakeInFlight(std::uint64_t job_id) {
@@ -38,9 +52,7 @@ std::pair<JobPtr, std::string> Scheduler::TakeInFlight(std::uint64_t job_id) {
 
 Clock::time_point Scheduler::NextDeadline() const {
   Clock::time_point next = Clock::time_point::max();
-  for (const auto& [priority, queue] : queues_) {
-    for (const auto& job : queue) next = std::min(next, job->deadline);
-  }
+  for (const auto& [id, job] : queued_) next = std::min(next, job->deadline);
   for (const auto& [identity, worker] : workers_) {
     for (const auto& [id, job] : worker.in_flight) next = std::min(next, job->deadline);
   }
@@ -92,7 +104,7 @@ std::vector<JobPtr> Scheduler::Reclaim(WorkerState& worker) {
   std::vector<JobPtr> lost;
   for (auto& entry : worker.in_flight) lost.push_back(std::move(entry.second));
   worker.in_flight.clear();
-  // Oldest first at the head of the queue: they have waited longest.
+  // Oldest first ahead of the queue (each goes ahead of the last): they have waited longest.
   std::sort(lost.begin(), lost.end(), [](const JobPtr& a, const JobPtr& b) { return a->submitted > b->submitted; });
   std::vector<JobPtr> failed;
   for (auto& job : lost) {
@@ -100,8 +112,9 @@ std::vector<JobPtr> Scheduler::Reclaim(WorkerState& worker) {
     if (job->attempts >= options_.max_attempts) {
       failed.push_back(std::move(job));
     } else {
-      queues_[job->priority].push_front(std::move(job));
-      ++queued_;
+      order_.PushAhead({job->id, job->client, job->priority, ++arrivals_});
+      const std::uint64_t id = job->id;
+      queued_[id] = std::move(job);
     }
   }
   return failed;
@@ -115,10 +128,10 @@ std::vector<std::string> Scheduler::SilentWorkers(Clock::time_point now, Clock::
   return silent;
 }
 
-WorkerState* Scheduler::PickWorker() {
+WorkerState* Scheduler::PickWorker(const Job& job) {
   WorkerState* best = nullptr;
   for (auto& [identity, worker] : workers_) {
-    if (!worker.usable() || worker.free_slots() <= 0) continue;
+    if (worker.free_slots() <= 0 || !worker.Accepts(job)) continue;
     if (best == nullptr || worker.free_slots() > best->free_slots() ||
         (worker.free_slots() == best->free_slots() && worker.last_assigned < best->last_assigned)) {
       best = &worker;
@@ -128,14 +141,13 @@ WorkerState* Scheduler::PickWorker() {
 }
 
 std::optional<Scheduler::Assignment> Scheduler::Next(Clock::time_point now) {
-  if (queued_ == 0) return std::nullopt;
-  WorkerState* worker = PickWorker();
-  if (worker == nullptr) return std::nullopt;
-  auto level = queues_.begin();
-  while (level->second.empty()) ++level;  // queued_ > 0, so some level has a job
-  JobPtr job = std::move(level->second.front());
-  level->second.pop_front();
-  --queued_;
+  const bool room = std::any_of(workers_.begin(), workers_.end(),
+                                [](const auto& w) { return w.second.usable() && w.second.free_slots() > 0; });
+  if (order_.empty() || !room) return std::nullopt;
+  WorkerState* worker = nullptr;
+  auto entry = order_.TakeFirst([&](std::uint64_t id) { return (worker = PickWorker(*queued_.at(id))) != nullptr; });
+  if (!entry) return std::nullopt;
+  JobPtr job = Unqueue(entry->key);
   job->attempts += 1;
   job->worker = worker->identity;
   if (job->attempts == 1) job->first_sent = now;
@@ -167,17 +179,11 @@ JobPtr Scheduler::Complete(const std::string& identity, std::uint64_t job_id) {
 
 std::vector<Scheduler::Expired> Scheduler::TakeExpired(Clock::time_point now) {
   std::vector<Expired> expired;
-  for (auto& [priority, queue] : queues_) {
-    for (auto it = queue.begin(); it != queue.end();) {
-      if ((*it)->deadline <= now) {
-        expired.push_back({std::move(*it), ""});
-        it = queue.erase(it);
-        --queued_;
-      } else {
-        ++it;
-      }
-    }
+  std::vector<std::uint64_t> due;
+  for (const auto& [id, job] : queued_) {
+    if (job->deadline <= now) due.push_back(id);
   }
+  for (std::uint64_t id : due) expired.push_back({TakeQueued(id), ""});
   for (auto& [identity, worker] : workers_) {
     for (auto it = worker.in_flight.begin(); it != worker.in_flight.end();) {
       if (it->second->deadline <= now) {
@@ -194,11 +200,7 @@ std::vector<Scheduler::Expired> Scheduler::TakeExpired(Clock::time_point now) {
 
 std::vector<JobPtr> Scheduler::TakeAllQueued() {
   std::vector<JobPtr> all;
-  for (auto& [priority, queue] : queues_) {
-    for (auto& job : queue) all.push_back(std::move(job));
-  }
-  queues_.clear();
-  queued_ = 0;
+  while (auto entry = order_.Pop()) all.push_back(Unqueue(entry->key));
   return all;
 }
 

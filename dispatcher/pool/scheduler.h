@@ -1,10 +1,10 @@
 // The job queue and the worker registry: which job goes to which worker, and what happens to jobs when a
-// worker goes away. Pure state: no sockets, no threads, no clock of its own (times are passed in), so every
-// decision is unit-testable. Not thread-safe: the broker thread owns it.
+// worker goes away. Jobs are served by priority, then in turns between clients (FairOrder), each to a worker that
+// can take it (a video chunk needs its encoder). Pure state: no sockets, no threads, no clock of its own (times
+// are passed in), so every decision is unit-testable. Not thread-safe: the broker thread owns it.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/protocol.h"
+#include "dispatcher/pool/fair_order.h"
 #include "dispatcher/pool/job.h"
 
 namespace tsdsr::dispatcher {
@@ -35,15 +36,20 @@ struct WorkerState {
   // A worker whose model loaded; workers that reported a load error are kept only to show why.
   bool usable() const { return description.status == "ok"; }
   int free_slots() const { return description.slots - static_cast<int>(in_flight.size()); }
+  // True when the worker is usable and can do `job` (a video chunk: it has the chunk's encoder).
+  bool Accepts(const Job& job) const;
 };
 
 class Scheduler {
  public:
   explicit Scheduler(SchedulerOptions options) : options_(options) {}
 
-  // Queues `job` behind the jobs of its priority and returns true, taking ownership; returns false and
+  // Queues `job` behind its client's jobs of its priority and returns true, taking ownership; returns false and
   // leaves `job` with the caller when the queue is full.
   bool Enqueue(JobPtr& job);
+
+  // True when some usable worker, busy or not, can do `job`.
+  bool CanEverServe(const Job& job) const;
 
   // Removes a queued job and returns it; nullptr when `job_id` is not queued (in flight or unknown).
   JobPtr TakeQueued(std::uint64_t job_id);
@@ -67,8 +73,8 @@ class Scheduler {
   bool Touch(const std::string& identity, Clock::time_point now);
   void UpdateLiveStats(const std::string& identity, const proto::WorkerLiveStats& live);
 
-  // Forgets a worker. Its in-flight jobs go back to the head of their priority's queue in submission order
-  // when they have attempts left; the others are returned for the caller to fail.
+  // Forgets a worker. Its in-flight jobs go back ahead of their priority's queue in submission order when they
+  // have attempts left; the others are returned for the caller to fail.
   std::vector<JobPtr> RemoveWorker(const std::string& identity);
 
   // Identities of workers not heard from since `now - timeout`.
@@ -78,9 +84,9 @@ class Scheduler {
     Job* job;  // owned by the worker's in-flight set until Complete/RemoveWorker
     const WorkerState* worker;
   };
-  // Picks the next queued job and the usable worker with the most free slots (least recently assigned
-  // first), moves the job into that worker's in-flight set and counts the attempt. nullopt when the queue
-  // is empty or no worker has a free slot.
+  // Picks the first queued job, in serving order, that a worker with a free slot accepts, and of those workers
+  // the one with the most free slots (least recently assigned first); moves the job into that worker's in-flight
+  // set and counts the attempt. nullopt when no queued job can be placed now.
   std::optional<Assignment> Next(Clock::time_point now);
 
   // The job `job_id` while worker `identity` holds it (owned by the scheduler); nullptr otherwise.
@@ -101,18 +107,23 @@ class Scheduler {
 
   const WorkerState* FindWorker(const std::string& identity) const;
   const std::map<std::string, WorkerState>& workers() const { return workers_; }
-  size_t queue_depth() const { return queued_; }
+  size_t queue_depth() const { return order_.size(); }
+  // Queued jobs per client.
+  std::map<std::string, size_t> QueueDepthByClient() const { return order_.DepthByClient(); }
   size_t in_flight() const;
   bool HasUsableWorker() const;
 
  private:
   // Requeues a lost worker's jobs; returns the ones out of attempts.
   std::vector<JobPtr> Reclaim(WorkerState& worker);
-  WorkerState* PickWorker();
+  // The worker with a free slot that should take `job`; nullptr when none accepts it.
+  WorkerState* PickWorker(const Job& job);
+  JobPtr Unqueue(std::uint64_t job_id);  // takes a job out of queued_ (its order entry is already gone)
 
   SchedulerOptions options_;
-  std::map<int, std::deque<JobPtr>, std::greater<int>> queues_;  // by priority, highest first
-  size_t queued_ = 0;
+  FairOrder<std::uint64_t> order_;              // of the queued jobs
+  std::map<std::uint64_t, JobPtr> queued_;      // by id
+  std::int64_t arrivals_ = 0;                   // Enqueue's count: arrival order within a round
   std::map<std::string, WorkerState> workers_;
 };
 

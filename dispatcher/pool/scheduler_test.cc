@@ -16,12 +16,33 @@ class SchedulerTest : public ::testing::Test {
     return job;
   }
 
-  void AddWorker(const std::string& id, int slots, const std::string& status = "ok") {
+  void AddWorker(const std::string& id, int slots, const std::string& status = "ok",
+                 std::vector<std::string> encoders = {}) {
     proto::WorkerDescription d;
     d.id = id;
     d.slots = slots;
     d.status = status;
+    d.encoders = std::move(encoders);
     EXPECT_TRUE(scheduler_.RegisterWorker(id, d, now_).empty());
+  }
+
+  // A video chunk made with `encoder` (software or nvenc) for HEVC.
+  JobPtr Chunk(std::uint64_t id, const std::string& encoder) {
+    JobPtr job = MakeJob(id);
+    job->params.chunk.kind = std::string(proto::kVideoChunkJob);
+    job->params.chunk.codec = "hevc";
+    job->params.chunk.encoder = encoder;
+    return job;
+  }
+
+  // Runs Next until nothing is placed; the ids in the order they went out, each completed at once.
+  std::vector<std::uint64_t> DrainOneAtATime() {
+    std::vector<std::uint64_t> ids;
+    while (auto a = scheduler_.Next(now_)) {
+      ids.push_back(a->job->id);
+      scheduler_.Complete(a->worker->identity, a->job->id);
+    }
+    return ids;
   }
 
   void Submit(std::uint64_t id) {
@@ -211,6 +232,71 @@ TEST_F(SchedulerTest, NextDeadlineCoversQueuedAndInFlightJobs) {
   second->deadline = now_ + milliseconds(500);
   ASSERT_TRUE(scheduler_.Enqueue(second));
   EXPECT_EQ(scheduler_.NextDeadline(), now_ + milliseconds(300));
+}
+
+TEST_F(SchedulerTest, VideoChunksGoOnlyToWorkersWithTheirEncoderAndDoNotBlockOthers) {
+  AddWorker("cpu", 1, "ok", {"libx264", "libx265", "libsvtav1"});
+  JobPtr nvenc = Chunk(1, "nvenc");
+  EXPECT_FALSE(scheduler_.CanEverServe(*nvenc));
+  ASSERT_TRUE(scheduler_.Enqueue(nvenc));
+  JobPtr software = Chunk(2, "software");
+  EXPECT_TRUE(scheduler_.CanEverServe(*software));
+  ASSERT_TRUE(scheduler_.Enqueue(software));
+  auto first = scheduler_.Next(now_);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->job->id, 2u) << "the NVENC chunk ahead of it waits without holding the queue";
+  EXPECT_FALSE(scheduler_.Next(now_).has_value());
+
+  AddWorker("gpu", 1, "ok", {"libx265", "hevc_nvenc"});
+  auto second = scheduler_.Next(now_);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->job->id, 1u);
+  EXPECT_EQ(second->worker->identity, "gpu");
+}
+
+TEST_F(SchedulerTest, AChunkOfALostWorkerIsRetriedOnlyWhereItsEncoderIs) {
+  AddWorker("gpu-a", 1, "ok", {"hevc_nvenc"});
+  AddWorker("cpu", 2, "ok", {"libx265"});
+  JobPtr chunk = Chunk(1, "nvenc");
+  ASSERT_TRUE(scheduler_.Enqueue(chunk));
+  auto placed = scheduler_.Next(now_);
+  ASSERT_TRUE(placed.has_value());
+  EXPECT_EQ(placed->worker->identity, "gpu-a");
+  EXPECT_TRUE(scheduler_.RemoveWorker("gpu-a").empty());
+  EXPECT_FALSE(scheduler_.Next(now_).has_value()) << "the CPU worker cannot make it";
+  AddWorker("gpu-b", 1, "ok", {"h264_nvenc", "hevc_nvenc"});
+  auto retried = scheduler_.Next(now_);
+  ASSERT_TRUE(retried.has_value());
+  EXPECT_EQ(retried->worker->identity, "gpu-b");
+  EXPECT_EQ(retried->job->attempts, 2);
+}
+
+TEST_F(SchedulerTest, WorkersThatAnnounceNoEncodersHaveTheSoftwareOnes) {
+  AddWorker("old", 1);
+  EXPECT_TRUE(scheduler_.CanEverServe(*Chunk(1, "software")));
+  EXPECT_FALSE(scheduler_.CanEverServe(*Chunk(2, "nvenc")));
+  EXPECT_FALSE(scheduler_.CanEverServe(*Chunk(3, "vaapi")));
+  EXPECT_TRUE(scheduler_.CanEverServe(*MakeJob(4))) << "images need no encoder";
+}
+
+TEST_F(SchedulerTest, ClientsTakeTurnsWithinAPriority) {
+  Scheduler scheduler{SchedulerOptions{/*max_queue=*/100, /*max_attempts=*/2}};
+  std::swap(scheduler_, scheduler);
+  for (std::uint64_t id = 1; id <= 6; ++id) {
+    JobPtr job = MakeJob(id);
+    job->client = "a";
+    ASSERT_TRUE(scheduler_.Enqueue(job));
+  }
+  JobPtr b = MakeJob(7);
+  b->client = "b";
+  ASSERT_TRUE(scheduler_.Enqueue(b));
+  JobPtr urgent = MakeJob(8);
+  urgent->client = "a";
+  urgent->priority = 5;
+  ASSERT_TRUE(scheduler_.Enqueue(urgent));
+  EXPECT_EQ(scheduler_.QueueDepthByClient(), (std::map<std::string, size_t>{{"a", 7}, {"b", 1}}));
+  AddWorker("w", 1);
+  EXPECT_EQ(DrainOneAtATime(), (std::vector<std::uint64_t>{8, 1, 7, 2, 3, 4, 5, 6}));
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ json WorkerJson(const WorkerView& w) {
               {"model", d.model},
               {"model_name", d.model_name},
               {"scales", d.scales},
+              {"encoders", d.encoders},
               {"dtype", d.dtype},
               {"slots", d.slots},
               {"status", d.status},
