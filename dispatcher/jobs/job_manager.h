@@ -8,7 +8,8 @@
 // refuses (no worker yet, queue full) goes back in line and waits — an async job is never failed for that.
 //
 // One thread owned by the manager applies what the pool reports (started, progress, outcome), stores outputs,
-// feeds the pool and keeps the store within its bounds (ResultRetention). Every public method is thread-safe.
+// feeds the pool and keeps the store within its bounds (ResultRetention); a second one joins and checks finished
+// videos. Every public method is thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/task_thread.h"
 #include "dispatcher/jobs/admission_queue.h"
 #include "dispatcher/jobs/data_dir.h"
 #include "dispatcher/jobs/job_store.h"
@@ -138,13 +140,15 @@ class JobManager {
   struct Active;
   // What the pool reported about the job `key`, applied on the manager's thread.
   struct Event {
-    enum class Kind { kStarted, kProgress, kFinished };
+    enum class Kind { kStarted, kProgress, kFinished, kVideoJoined };
     Kind kind = Kind::kFinished;
     std::string key;
     std::string worker;  // kStarted
     int done = 0;        // kProgress
     int total = 0;       // kProgress
-    JobOutcome outcome;  // kFinished
+    JobOutcome outcome;  // kFinished; kVideoJoined: its status
+    std::string output;  // kVideoJoined: the joined video, a temporary file
+    std::string details;  // kVideoJoined: the job's details (JSON)
   };
 
   JobManager(JobsOptions options, std::unique_ptr<DataDir> dir, std::unique_ptr<JobStore> store, JobSink& sink,
@@ -170,7 +174,8 @@ class JobManager {
   void AdmitChunks(const Active& active);
   JobPtr BuildChunkJob(Active& active, int chunk);
   void ApplyChunk(Active& active, int chunk, Event& event);
-  void FinishVideo(Active& active);
+  void FinishVideo(Active& active);  // hands the join and check to the finisher
+  void ApplyJoined(Active& active, Event& event);  // stores what the finisher made
   void FailVideo(Active& active, const Status& status);  // the job fails; its other chunks stop
   void ForgetChunks(const Active& active);               // removes queued chunks and stored segments
   // The callbacks of a pool job for `key` (a job id, or a chunk's key).
@@ -228,6 +233,9 @@ class JobManager {
   bool report_stale_ = false;                                  // guarded by mu_: the store changed since
   std::chrono::steady_clock::time_point next_report_{};        // guarded by mu_
   std::thread thread_;
+  // Joins and checks finished videos (seconds for a film) away from thread_, which keeps answering. Declared last:
+  // its tasks read the Active records of active_ and post to the inbox, so it stops first.
+  TaskThread finisher_{"video finisher"};
 };
 
 }  // namespace tsdsr::dispatcher

@@ -26,9 +26,10 @@ struct JobManager::Active {
   bool cancelled = false;     // cancelled while the pool held it: the pool's answers are dropped
   std::unique_ptr<VideoJob> video;          // video jobs
   std::map<int, std::uint64_t> chunk_pool;  // video jobs: the pool's ids of the chunks it holds
+  bool finishing = false;  // video jobs: being joined and checked on the finisher's thread (video is read there)
 
-  // True while the pool holds some of it.
-  bool in_pool() const { return pool_id != 0 || !chunk_pool.empty(); }
+  // True while the pool (or the finisher) holds some of it: it is forgotten only once that answers.
+  bool in_pool() const { return pool_id != 0 || !chunk_pool.empty() || finishing; }
 };
 
 // Admission and event keys: a job id, or "<id>#<chunk>" for a chunk of a video.

@@ -54,6 +54,7 @@ void JobManager::Stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  finisher_.Stop();  // a video being joined ends; what it posts is never applied, and a restart joins it again
 }
 
 std::chrono::milliseconds JobManager::Sleep() const {
@@ -130,6 +131,7 @@ void JobManager::Apply(Event event) {
     if (active.batch == nullptr) Notify(ViewOf(active));
     return;
   }
+  if (event.kind == Event::Kind::kVideoJoined) return ApplyJoined(active, event);
   if (chunk >= 0) return ApplyChunk(active, chunk, event);
   in_pool_ -= 1;
   active.pool_id = 0;
@@ -211,13 +213,13 @@ JobPtr JobManager::BuildJob(Active& active) {
 
 void JobManager::Wire(Job& job, const std::string& key) {
   job.done = [this, key](JobOutcome outcome) {
-    Post(Event{Event::Kind::kFinished, key, "", 0, 0, std::move(outcome)});
+    Post(Event{Event::Kind::kFinished, key, "", 0, 0, std::move(outcome), "", ""});
   };
   job.on_started = [this, key](const std::string& worker) {
-    Post(Event{Event::Kind::kStarted, key, worker, 0, 0, JobOutcome{}});
+    Post(Event{Event::Kind::kStarted, key, worker, 0, 0, JobOutcome{}, "", ""});
   };
   job.on_progress = [this, key](int done, int total) {
-    Post(Event{Event::Kind::kProgress, key, "", done, total, JobOutcome{}});
+    Post(Event{Event::Kind::kProgress, key, "", done, total, JobOutcome{}, "", ""});
   };
 }
 

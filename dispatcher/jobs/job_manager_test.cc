@@ -1,14 +1,20 @@
 #include "dispatcher/jobs/job_manager.h"
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <future>
 #include <map>
 
 #include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
 
 #include "common/testing_scratch_dir.h"
 #include "dispatcher/jobs/jobs_testing.h"
 #include "dispatcher/jobs/sqlite_job_store.h"
+#include "video/frame_decoder.h"
+#include "video/segment_encoder.h"
+#include "video/testing_clips.h"
 
 namespace tsdsr::dispatcher {
 namespace {
@@ -28,6 +34,41 @@ JobSpec Spec(int priority = 0) {
   spec.input_height = 6;
   spec.filename = "in.png";
   return spec;
+}
+
+// What a worker makes of video chunk `job`: its frames decoded, doubled in size and encoded as one segment.
+JobOutcome MakeSegment(const Job& job) {
+  const proto::JobHeader& h = job.params.chunk;
+  JobOutcome outcome;
+  auto demuxer = video::Demuxer::OpenBytes(job.image, "chunk");
+  auto decoder = demuxer.ok() ? video::FrameDecoder::Open(**demuxer, 1, video::Rational{h.tb_num, h.tb_den})
+                              : Result<std::unique_ptr<video::FrameDecoder>>(demuxer.status());
+  if (!decoder.ok()) return FailedOutcome(decoder.status());
+  std::unique_ptr<video::SegmentEncoder> encoder;
+  Status made = (*decoder)->Decode(h.first_pts, h.last_pts, [&](video::DecodedFrame frame) -> Status {
+    if (!encoder) {
+      video::SegmentFormat format;
+      format.width = frame.bgr.cols * h.scale;
+      format.height = frame.bgr.rows * h.scale;
+      format.time_base = {h.tb_num, h.tb_den};
+      format.frame_rate = {h.rate_num, h.rate_den};
+      video::EncodeOptions options;
+      options.codec = h.codec;
+      options.encoder = h.encoder;
+      TSDSR_ASSIGN_OR_RETURN(encoder, video::SegmentEncoder::Create(options, format, ""));
+    }
+    cv::Mat bigger;
+    cv::resize(frame.bgr, bigger, cv::Size(), h.scale, h.scale, cv::INTER_NEAREST);
+    return encoder->Add(bigger, frame.pts);
+  });
+  if (!made.ok() || !encoder) return FailedOutcome(made.ok() ? Status::Internal("no frames") : made);
+  outcome.result.frames = encoder->frames();
+  auto segment = encoder->Finish();
+  if (!segment.ok()) return FailedOutcome(segment.status());
+  outcome.image = std::move(*segment);
+  outcome.result.content_type = "video/mp4";
+  outcome.worker_id = "worker-0";
+  return outcome;
 }
 
 class JobManagerTest : public ::testing::Test {
@@ -311,6 +352,47 @@ TEST_F(JobManagerTest, ACancelledBatchStillAnswers) {
   auto future = answered.get_future();
   ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   for (const auto& outcome : future.get()) EXPECT_EQ(outcome.status.code(), StatusCode::kCancelled);
+}
+
+// The whole life of a video job in front of the pool: planned into chunks for two workers, each chunk answered with
+// its segment, then joined and checked on the finisher's thread while the manager goes on answering.
+TEST_F(JobManagerTest, AVideoIsMadeFromItsChunksThenJoinedAndChecked) {
+  sink_.SetWorkers(2);
+  video::testing::ClipSpec clip;
+  clip.frames = 20;
+  clip.gop = 5;
+  const std::string path = scratch_.File("clip.mp4");
+  ASSERT_EQ(video::testing::MakeClip(path, clip), 0);
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  JobSpec spec = Spec();
+  spec.codec = "h264";
+  spec.encoder = "auto";
+  spec.format = "mp4";
+  auto submitted = manager_->Submit(NewJob{spec, bytes, "", /*video=*/true});
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  const std::string id = submitted->view.record.id;
+  EXPECT_EQ(submitted->view.record.spec.encoder, "software") << "auto, with workers that announce no NVENC";
+  int chunks = 0;
+  while (StateOf(id) != JobState::kSucceeded && chunks < 20) {
+    JobPtr job = sink_.Take();
+    ASSERT_NE(job, nullptr) << "the manager stopped feeding chunks";
+    EXPECT_EQ(job->params.chunk.kind, proto::kVideoChunkJob);
+    EXPECT_EQ(job->params.chunk.encoder, "software");
+    job->done(MakeSegment(*job));
+    ++chunks;
+    if (sink_.held() == 0) WaitFor([&] { return sink_.held() > 0 || StateOf(id) == JobState::kSucceeded; });
+  }
+  EXPECT_GE(chunks, 2) << "cut into chunks for two workers";
+  ASSERT_TRUE(WaitForState(id, JobState::kSucceeded)) << manager_->Get(id)->record.error;
+  const JobRecord record = manager_->Get(id)->record;
+  const nlohmann::json details = nlohmann::json::parse(record.details);
+  EXPECT_EQ(details["check"]["ok"], true) << details.dump(2);
+  EXPECT_EQ(details["output"]["encoder"], "libx264");
+  EXPECT_EQ(record.output_width, 192);
+  auto output = manager_->ReadOutput(id);
+  ASSERT_TRUE(output.ok()) << output.status().ToString();
+  EXPECT_EQ(static_cast<std::int64_t>(output->bytes.size()), record.result_bytes);
 }
 
 }  // namespace

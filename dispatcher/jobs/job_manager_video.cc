@@ -96,18 +96,41 @@ void JobManager::ApplyChunk(Active& active, int chunk, Event& event) {
 }
 
 void JobManager::FinishVideo(Active& active) {
+  if (active.finishing) return;
+  active.finishing = true;
   const std::string id = active.record.id;
   std::vector<std::string> segments;
   for (const ChunkRecord& c : active.video->chunks())
     segments.push_back(dir_->PathOf(StoredFile::kChunk, ChunkFileName(id, c.index)));
-  const std::string output = dir_->TemporaryPath(id);
-  nlohmann::json details;
-  Status finished = active.video->Finish(segments, output, &details);
-  active.record.details = details.dump();
+  // The VideoJob stays in active_ (in_pool() holds it) and nothing changes it while finishing is set.
+  const VideoJob* video = active.video.get();
+  const bool posted = finisher_.Post([this, id, video, segments = std::move(segments)] {
+    Event event;
+    event.kind = Event::Kind::kVideoJoined;
+    event.key = id;
+    event.output = dir_->TemporaryPath(id);
+    nlohmann::json details;
+    event.outcome.status = video->Finish(segments, event.output, &details);
+    event.details = details.dump();
+    Post(std::move(event));
+  });
+  if (!posted) active.finishing = false;  // stopping: the job stays running in the store, joined at the next start
+}
+
+void JobManager::ApplyJoined(Active& active, Event& event) {
+  active.finishing = false;
+  const std::string id = active.record.id;
   std::error_code error;
-  const auto bytes = static_cast<std::int64_t>(std::filesystem::file_size(output, error));
-  if (finished.ok()) finished = dir_->Publish(output, StoredFile::kResult, id);
-  std::filesystem::remove(output, error);
+  if (active.cancelled) {
+    std::filesystem::remove(event.output, error);
+    active_.erase(id);
+    return;
+  }
+  active.record.details = event.details;
+  Status finished = event.outcome.status;
+  const auto bytes = static_cast<std::int64_t>(std::filesystem::file_size(event.output, error));
+  if (finished.ok()) finished = dir_->Publish(event.output, StoredFile::kResult, id);
+  std::filesystem::remove(event.output, error);
   if (!finished.ok()) return FailVideo(active, finished);
   JobRecord& r = active.record;
   r.output_width = r.spec.input_width * r.spec.scale;
