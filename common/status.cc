@@ -10,7 +10,7 @@ struct CodeName {
   std::string_view name;
 };
 
-constexpr std::array<CodeName, 16> kCodeNames = {{
+constexpr std::array<CodeName, 17> kCodeNames = {{
     {StatusCode::kOk, "ok"},
     {StatusCode::kInvalidArgument, "invalid_argument"},
     {StatusCode::kNotFound, "not_found"},
@@ -26,6 +26,7 @@ constexpr std::array<CodeName, 16> kCodeNames = {{
     {StatusCode::kConflict, "conflict"},
     {StatusCode::kGone, "gone"},
     {StatusCode::kInsufficientStorage, "insufficient_storage"},
+    {StatusCode::kTooManyRequests, "too_many_requests"},
     {StatusCode::kInternal, "internal"},
 }};
 

@@ -28,6 +28,7 @@ enum class StatusCode {
   kConflict,            // 409: the request clashes with the resource's state (e.g. a result not ready yet)
   kGone,                // 410: the resource existed and was removed (e.g. an expired result)
   kInsufficientStorage, // 507: the server cannot store what it must (full or unwritable data dir)
+  kTooManyRequests,     // 429: a client over its own limit (others are still served)
   kInternal,            // 500: a real fault
 };
 
@@ -51,6 +52,7 @@ class Status {
   static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
   static Status Gone(std::string m) { return {StatusCode::kGone, std::move(m)}; }
   static Status InsufficientStorage(std::string m) { return {StatusCode::kInsufficientStorage, std::move(m)}; }
+  static Status TooManyRequests(std::string m) { return {StatusCode::kTooManyRequests, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }

@@ -17,6 +17,7 @@ using Pistache::Http::ResponseWriter;
 using Pistache::Rest::Request;
 
 constexpr std::string_view kUpscale = "/upscale";
+constexpr size_t kClientLabels = 10;  // tsdsr_client_jobs_waiting's clients: the deepest, then (other)
 
 // Milliseconds with two decimals: whole ones would hide the dispatcher's sub-millisecond overhead.
 std::string Millis(double ms) {
@@ -42,13 +43,17 @@ void Api::Register(Pistache::Rest::Router& router) {
 
 void Api::Upscale(const Request& request, ResponseWriter response) {
   if (context_.RefuseWhileDraining(kUpscale, response)) return;
-  auto image = context_.ParseImage(request);
+  auto client = context_.AdmitClient(request);
+  if (!client.ok()) return context_.Reject(kUpscale, response, client.status());
+  auto image = context_.ParseImage(request, TakeBody(response));
   if (!image.ok()) return context_.Reject(kUpscale, response, image.status());
   std::shared_ptr<Pistache::Tcp::Peer> peer = response.peer();  // before `response` is moved from
-  context_.pool().Submit(MakeJob(*image, std::move(peer), std::move(response)));
+  JobPtr job = MakeJob(std::move(*image), std::move(peer), std::move(response));
+  job->client = std::move(*client);
+  context_.pool().Submit(std::move(job));
 }
 
-JobPtr Api::MakeJob(const ImageRequest& request, std::shared_ptr<Pistache::Tcp::Peer> peer, ResponseWriter response) {
+JobPtr Api::MakeJob(ImageRequest request, std::shared_ptr<Pistache::Tcp::Peer> peer, ResponseWriter response) {
   auto job = std::make_unique<Job>();
   JobSink& pool = context_.pool();
   job->id = pool.NewJobId();
@@ -56,7 +61,7 @@ JobPtr Api::MakeJob(const ImageRequest& request, std::shared_ptr<Pistache::Tcp::
   job->params =
       JobParams{query.scale, query.process_size, query.format, request.probe.width, request.probe.height, {}};
   job->priority = query.priority;
-  job->image.assign(request.upload.bytes.data(), request.upload.bytes.size());
+  job->image = std::move(request.image);
   job->submitted = Clock::now();
   job->deadline = job->submitted + std::chrono::milliseconds(query.timeout_ms);
   const std::uint64_t token =
@@ -101,16 +106,20 @@ void Api::Ready(const Request&, ResponseWriter response) {
 
 void Api::Info(const Request&, ResponseWriter response) {
   context_.Count("/info", 200);
-  SendJson(response, Code::Ok, InfoJson(context_.pool().Snapshot(), context_.Service(), context_.jobs().Report()));
+  SendJson(response, Code::Ok,
+           InfoJson(context_.pool().Snapshot(), context_.Service(), context_.jobs().Report(), context_.Load()));
 }
 
 void Api::Stats(const Request&, ResponseWriter response) {
   context_.Count("/stats", 200);
-  SendJson(response, Code::Ok, StatsJson(context_.pool().Snapshot(), context_.Service(), context_.jobs().Report()));
+  SendJson(response, Code::Ok,
+           StatsJson(context_.pool().Snapshot(), context_.Service(), context_.jobs().Report(), context_.Load()));
 }
 
 void Api::MetricsPage(const Request&, ResponseWriter response) {
   context_.Count("/metrics", 200);
+  context_.metrics().load().Set(context_.Load(),
+                                ClientDepths(context_.pool().Snapshot(), context_.jobs().Report(), kClientLabels));
   SendResponse(response, Code::Ok, context_.metrics().Serialize(),
                Pistache::Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8"));
 }

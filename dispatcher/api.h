@@ -31,7 +31,7 @@ class Api {
   void MetricsPage(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
 
   // Builds the job of a validated request; its callback answers `response`.
-  JobPtr MakeJob(const ImageRequest& request, std::shared_ptr<Pistache::Tcp::Peer> peer,
+  JobPtr MakeJob(ImageRequest request, std::shared_ptr<Pistache::Tcp::Peer> peer,
                  Pistache::Http::ResponseWriter response);
   void Answer(Pistache::Http::ResponseWriter& writer, const JobOutcome& outcome);
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dispatcher/http/http_errors.h"
+#include "dispatcher/http/http_server.h"
 #include "dispatcher/jobs/job_view.h"
 
 namespace tsdsr::dispatcher {
@@ -58,7 +59,10 @@ void BatchRoute::Upscale(const Request& request, ResponseWriter response) {
   auto query = ParseUpscaleQuery([&](const std::string& name) { return request.query().get(name); },
                                  context_.defaults(), context_.pool().Snapshot().scales);
   if (!query.ok()) return context_.Reject(kBatch, response, query.status());
-  auto uploads = ExtractBatchUploads(ContentTypeOf(request), request.body(), max_files_);
+  auto client = context_.AdmitClient(request);
+  if (!client.ok()) return context_.Reject(kBatch, response, client.status());
+  const std::string body = TakeBody(response);  // each file is copied out of it; it is freed when this returns
+  auto uploads = ExtractBatchUploads(ContentTypeOf(request), body, max_files_);
   if (!uploads.ok()) return context_.Reject(kBatch, response, uploads.status());
 
   auto batch = std::make_shared<PendingBatch>();
@@ -73,6 +77,7 @@ void BatchRoute::Upscale(const Request& request, ResponseWriter response) {
     }
     batch->run.push_back(batch->entries.size() - 1);
     files.push_back(BatchFile{SpecOf(*query, *probe, upload.filename), std::string(upload.bytes)});
+    files.back().spec.client = *client;
   }
   const auto peer = response.peer();
   batch->writer = std::make_shared<ResponseWriter>(std::move(response));

@@ -152,11 +152,11 @@ void JobsRoutes::SendView(std::string_view endpoint, ResponseWriter& response, C
   SendJson(response, code, JobViewJson(view, context_.jobs().retention().result_ttl_ms));
 }
 
-Result<NewJob> JobsRoutes::ParseSubmission(const Request& request) {
+Result<NewJob> JobsRoutes::ParseSubmission(const Request& request, const std::string& body) {
   const QueryLookup query = [&](const std::string& name) { return request.query().get(name); };
   TSDSR_ASSIGN_OR_RETURN(UpscaleQuery upscale,
                          ParseUpscaleQuery(query, context_.defaults(), context_.pool().Snapshot().scales));
-  TSDSR_ASSIGN_OR_RETURN(Upload upload, ExtractUpload(ContentTypeOf(request), request.body()));
+  TSDSR_ASSIGN_OR_RETURN(Upload upload, ExtractUpload(ContentTypeOf(request), body));
   const auto header = request.headers().tryGetRaw("Idempotency-Key");
   NewJob job;
   TSDSR_ASSIGN_OR_RETURN(job.idempotency_key,
@@ -176,8 +176,12 @@ Result<NewJob> JobsRoutes::ParseSubmission(const Request& request) {
 
 void JobsRoutes::Submit(const Request& request, ResponseWriter response) {
   if (context_.RefuseWhileDraining(kJobs, response)) return;
-  auto job = ParseSubmission(request);
+  auto client = context_.AdmitClient(request);
+  if (!client.ok()) return context_.Reject(kJobs, response, client.status());
+  const std::string body = TakeBody(response);  // written to the data dir by Submit, then freed
+  auto job = ParseSubmission(request, body);
   if (!job.ok()) return context_.Reject(kJobs, response, job.status());
+  job->spec.client = std::move(*client);
   auto submitted = context_.jobs().Submit(*job);
   if (!submitted.ok()) {
     const bool later = submitted.status().code() == StatusCode::kUnavailable;

@@ -20,7 +20,7 @@ class JobsRoutes {
  private:
   void Submit(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
   // The job a POST /jobs asks for: an image, or a video (by its type or name) with its output settings.
-  Result<NewJob> ParseSubmission(const Pistache::Rest::Request& request);
+  Result<NewJob> ParseSubmission(const Pistache::Rest::Request& request, const std::string& body);
   void List(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
   void Get(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
   void Output(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);

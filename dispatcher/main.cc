@@ -1,4 +1,5 @@
 // tsdsr-dispatcher: parses options, starts the service, waits for SIGTERM/SIGINT, stops cleanly.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -88,6 +89,10 @@ int main(int argc, char** argv) {
   }
   if (gen_keys) return GenerateKeys(line.options.gen_keys);
   tsdsr::InitLogging("dispatcher", line.options.log_level);
+  // Request bodies and images (hundreds of KiB to tens of MiB) get pages of their own and give them back when
+  // freed. glibc's default threshold rises to 32 MiB after the first large free, after which such buffers come from
+  // the heap and stay resident: the memory budget would then bound what is held, not what is resident.
+  mallopt(M_MMAP_THRESHOLD, 256 << 10);
   sigset_t stop_signals = BlockStopSignals();
 
   auto service = DispatcherService::Start(line.options, tsdsr::ProgramDir(argv[0]));

@@ -119,12 +119,29 @@ const std::vector<int>& SupportedScales() {
   return scales;
 }
 
+void AddLoadOptions(CLI::App& app, DispatcherOptions& o) {
+  app.add_option("--max-queued-mb", o.max_queued_mb, "MiB of request bodies, responses and job inputs the dispatcher "
+                 "holds; a request over it gets 503 before its body is read (0 = a quarter of the memory)")
+      ->capture_default_str();
+  app.add_option("--max-connections", o.max_connections, "Open HTTP connections; more get 503 and are closed")
+      ->capture_default_str();
+  app.add_option("--header-timeout-ms", o.header_timeout_ms, "A request head must arrive within this (408 after)")
+      ->capture_default_str();
+  app.add_option("--body-timeout-ms", o.body_timeout_ms, "Longest silence while a request body arrives (408 after)")
+      ->capture_default_str();
+  app.add_option("--keepalive-timeout-ms", o.keepalive_timeout_ms, "An idle connection is closed after this")
+      ->capture_default_str();
+  app.add_option("--max-client-jobs", o.max_client_jobs, "Jobs one client (API key name, X-Client-Id or address) "
+                 "may have waiting; more get 429 (0 = no limit)")->capture_default_str();
+}
+
 DispatcherCommandLine ParseDispatcherCommandLine(const std::vector<std::string>& args) {
   DispatcherCommandLine line;
   CLI::App app("tsdsr-dispatcher: the HTTP front door of TSD-SR Serve; queues upscale jobs and fans them out "
                "to tsdsr-worker processes over ZeroMQ.",
                "tsdsr-dispatcher");
   AddOptions(app, line.options);
+  AddLoadOptions(app, line.options);
   line.outcome = ParseCommandLine(app, args);
   return line;
 }
@@ -147,6 +164,13 @@ Status ValidateDispatcherOptions(const DispatcherOptions& o) {
   if (o.split_min_pixels < 0) return OutOf("split-min-pixels", "0 or more");
   if (o.max_queue < 1 || o.max_queue > 1000000) return OutOf("max-queue", "within 1..1000000");
   if (o.max_attempts < 1 || o.max_attempts > 100) return OutOf("max-attempts", "within 1..100");
+  if (o.max_queued_mb < 0 || o.max_queued_mb > (std::int64_t{1} << 30)) return OutOf("max-queued-mb", "0 or more");
+  if (o.max_connections < 16 || o.max_connections > 1000000) return OutOf("max-connections", "within 16..1000000");
+  for (auto [name, ms] : {std::pair{"header-timeout-ms", o.header_timeout_ms}, {"body-timeout-ms", o.body_timeout_ms},
+                          {"keepalive-timeout-ms", o.keepalive_timeout_ms}}) {
+    if (ms < 100 || ms > 3600000) return OutOf(name, "within 100..3600000");
+  }
+  if (o.max_client_jobs < 0) return OutOf("max-client-jobs", "0 (no limit) or more");
   if (o.max_timeout_ms < 1) return OutOf("max-timeout-ms", "at least 1");
   if (o.drain_timeout_ms < 0) return OutOf("drain-timeout-ms", "0 or more");
   TSDSR_RETURN_IF_ERROR(CheckDuration("result-ttl", o.result_ttl));

@@ -34,6 +34,14 @@ struct DispatcherOptions {
   std::int64_t max_pixels = 4096LL * 4096;  // larger input images get 413
   std::int64_t split_min_pixels = 4000000;  // images with this many output pixels go to idle workers in pieces; 0 = never
   int max_queue = 256;              // queued jobs beyond this get 503
+  // Load and abuse (README, "Under load").
+  std::int64_t max_queued_mb = 0;   // bytes held for requests and jobs; beyond, 503 before a body is read;
+                                    // 0 = a quarter of the machine's (or container's) memory
+  int max_connections = 10000;      // open HTTP connections; beyond, 503 and closed
+  std::int64_t header_timeout_ms = 10000;     // a request head must arrive within this
+  std::int64_t body_timeout_ms = 30000;       // longest silence while a body arrives
+  std::int64_t keepalive_timeout_ms = 60000;  // an idle connection is closed after this
+  int max_client_jobs = 0;          // jobs one client may have waiting (queued or accepted); 0 = no limit
   int max_attempts = 3;             // sends of one job to workers before it fails
   std::int64_t max_timeout_ms = 300000;  // deadline of a job that names none; cap on timeout_ms
   std::int64_t drain_timeout_ms = 30000;  // on SIGTERM, how long accepted jobs may take to finish

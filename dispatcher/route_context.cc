@@ -1,5 +1,7 @@
 #include "dispatcher/route_context.h"
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,9 @@ void RouteContext::Reject(std::string_view endpoint, Pistache::Http::ResponseWri
       status.code() == StatusCode::kUnsupportedType) {
     metrics_.CountJob(kOutcomeBadRequest);
   }
+  if (retry_after_s == 0 && status.code() == StatusCode::kTooManyRequests) {
+    retry_after_s = EstimateRetryAfterSeconds(pool_.Snapshot());
+  }
   if (retry_after_s > 0) AddHeader(w, "Retry-After", std::to_string(retry_after_s));
   SendError(w, status);
 }
@@ -41,10 +46,47 @@ bool RouteContext::RefuseWhileDraining(std::string_view endpoint, Pistache::Http
   return true;
 }
 
-Result<ImageRequest> RouteContext::ParseImage(const Pistache::Rest::Request& request) {
+Result<ImageRequest> RouteContext::ParseImage(const Pistache::Rest::Request& request, std::string body) {
   return ParseImageRequest([&](const std::string& name) { return request.query().get(name); }, ContentTypeOf(request),
-                           request.body(), defaults_, pool_.Snapshot().scales);
+                           std::move(body), defaults_, pool_.Snapshot().scales);
 }
+
+Result<std::string> RouteContext::ClientOf(const Pistache::Rest::Request& request) const {
+  if (const auto header = request.headers().tryGetRaw("X-Client-Id")) {
+    const std::string& id = header->value();
+    const bool valid = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':' || c == '@';
+    });
+    if (!valid) return Status::InvalidArgument("X-Client-Id must be 1 to 64 letters, digits and . _ - : @");
+    return id;
+  }
+  return request.address().host();
+}
+
+Result<std::string> RouteContext::AdmitClient(const Pistache::Rest::Request& request) {
+  TSDSR_ASSIGN_OR_RETURN(std::string client, ClientOf(request));
+  TSDSR_RETURN_IF_ERROR(CheckClientLimit(client));
+  return client;
+}
+
+Status RouteContext::CheckClientLimit(const std::string& client) {
+  const LoadReport load = Load();
+  if (load.max_client_jobs <= 0) return Status::Ok();
+  const PoolSnapshot pool = pool_.Snapshot();
+  const JobsReport jobs = jobs_.Report();
+  std::int64_t waiting = 0;
+  if (auto it = pool.queued_by_client.find(client); it != pool.queued_by_client.end()) waiting += it->second;
+  if (auto it = jobs.unfinished_by_client.find(client); it != jobs.unfinished_by_client.end()) waiting += it->second;
+  if (waiting < load.max_client_jobs) return Status::Ok();
+  metrics_.load().CountClientLimit();
+  return Status::TooManyRequests("client " + client + " has " + std::to_string(waiting) +
+                                 " jobs waiting; the limit is " + std::to_string(load.max_client_jobs) +
+                                 " per client");
+}
+
+void RouteContext::SetLoadSource(std::function<LoadReport()> source) { load_source_ = std::move(source); }
+
+LoadReport RouteContext::Load() const { return load_source_ ? load_source_() : LoadReport{}; }
 
 std::uint64_t RouteContext::Track(const Pistache::Tcp::Peer* peer, std::function<void()> cancel) {
   std::lock_guard<std::mutex> lock(mu_);

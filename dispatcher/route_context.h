@@ -41,13 +41,25 @@ class RouteContext {
   // Counts a request to `endpoint` answered with `http_code`.
   void Count(std::string_view endpoint, int http_code) { metrics_.CountRequest(endpoint, http_code); }
   // Counts the request (and a bad request as a bad_request job) and sends the error; `retry_after_s` > 0 adds
-  // Retry-After. `status` must not be OK.
+  // Retry-After (for TooManyRequests the pool's estimate when 0). `status` must not be OK.
   void Reject(std::string_view endpoint, Pistache::Http::ResponseWriter& w, const Status& status,
               int retry_after_s = 0);
   // While draining, answers 503 with Retry-After and returns true.
   bool RefuseWhileDraining(std::string_view endpoint, Pistache::Http::ResponseWriter& w);
-  // A single-image request (POST /upscale, POST /jobs) validated against the pool's scales.
-  Result<ImageRequest> ParseImage(const Pistache::Rest::Request& request);
+  // A single-image request (POST /upscale) with `body` validated against the pool's scales.
+  Result<ImageRequest> ParseImage(const Pistache::Rest::Request& request, std::string body);
+
+  // Who sent `request`, for turns and limits: its X-Client-Id (1 to 64 letters, digits and . _ - : @), else its
+  // peer's address. InvalidArgument for a malformed X-Client-Id.
+  Result<std::string> ClientOf(const Pistache::Rest::Request& request) const;
+  // TooManyRequests when `client` already has --max-client-jobs jobs waiting (queued in the pool, or async jobs
+  // accepted and not finished); counted in the metrics.
+  Status CheckClientLimit(const std::string& client);
+  // ClientOf, then CheckClientLimit: the client, or why it is refused.
+  Result<std::string> AdmitClient(const Pistache::Rest::Request& request);
+  // The front door's load now (memory held, connections): set by the service once its server runs.
+  void SetLoadSource(std::function<LoadReport()> source);
+  LoadReport Load() const;
 
   // Runs `cancel` if the client on `peer` goes away before Untrack(peer, token). The peer is only compared.
   std::uint64_t Track(const Pistache::Tcp::Peer* peer, std::function<void()> cancel);
@@ -62,6 +74,7 @@ class RouteContext {
   JobManager& jobs_;
   Metrics& metrics_;
   std::atomic<bool> draining_{false};
+  std::function<LoadReport()> load_source_;  // set before serving, read afterwards
 
   std::mutex mu_;
   std::uint64_t next_token_ = 1;  // guarded by mu_

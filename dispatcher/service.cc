@@ -1,5 +1,6 @@
 #include "dispatcher/service.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
@@ -7,6 +8,7 @@
 #include "common/curve_keys.h"
 #include "common/time_text.h"
 #include "dispatcher/http/auth.h"
+#include "dispatcher/http/process_limits.h"
 #include "dispatcher/jobs/sqlite_job_store.h"
 #include "dispatcher/pool/local_workers.h"
 
@@ -14,6 +16,7 @@ namespace tsdsr::dispatcher {
 namespace {
 
 constexpr auto kWorkerStopGrace = std::chrono::seconds(10);
+constexpr std::int64_t kReservedFiles = 1024;  // descriptors kept for all but HTTP connections
 
 BrokerOptions BrokerOptionsOf(const DispatcherOptions& o) {
   BrokerOptions b;
@@ -31,7 +34,23 @@ HttpServerOptions HttpOptionsOf(const DispatcherOptions& o) {
   h.port = static_cast<std::uint16_t>(o.port);
   h.threads = o.http_threads;
   h.max_request_bytes = static_cast<size_t>(o.max_body_mb) << 20;
+  h.header_timeout = std::chrono::milliseconds(o.header_timeout_ms);
+  h.body_timeout = std::chrono::milliseconds(o.body_timeout_ms);
+  h.keepalive_timeout = std::chrono::milliseconds(o.keepalive_timeout_ms);
+  h.max_connections = o.max_connections;
   return h;
+}
+
+// --max-connections within what the open-file limit allows once raised: every connection is a descriptor, and the
+// process keeps kReservedFiles for everything else (the data dir, ZeroMQ, workers' pipes).
+int ConnectionsAllowed(int wanted) {
+  const std::int64_t files = RaiseOpenFileLimit(std::int64_t{wanted} + kReservedFiles);
+  const auto allowed = static_cast<int>(std::max<std::int64_t>(16, std::min<std::int64_t>(wanted, files - kReservedFiles)));
+  if (allowed < wanted) {
+    spdlog::warn("--max-connections {} lowered to {}: the open-file limit is {} (raise its hard limit, e.g. "
+                 "LimitNOFILE= in systemd)", wanted, allowed, files);
+  }
+  return allowed;
 }
 
 JobsOptions JobsOptionsOf(const DispatcherOptions& o) {
@@ -50,6 +69,9 @@ JobsOptions JobsOptionsOf(const DispatcherOptions& o) {
 Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const DispatcherOptions& options,
                                                                     const std::string& program_dir) {
   std::unique_ptr<DispatcherService> service(new DispatcherService());
+  const std::int64_t budget = options.max_queued_mb > 0 ? options.max_queued_mb << 20 : DefaultMemoryBudgetBytes();
+  service->budget_ = MemoryBudget::Create(budget);
+  spdlog::info("memory budget for requests and jobs: {} MiB", budget >> 20);
   TSDSR_RETURN_IF_ERROR(service->SecureWorkerEndpoint(options));
   BrokerOptions broker_options = BrokerOptionsOf(options);
   if (service->curve_) broker_options.curve_secret_key = service->curve_->server_secret_key();
@@ -77,7 +99,15 @@ Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const Dispat
                                                     service->metrics_);
   service->AddRoutes(options);
   service->SecureApi(options);
-  TSDSR_ASSIGN_OR_RETURN(service->http_, HttpServer::Create(HttpOptionsOf(options), service->router_));
+  HttpServerOptions http = HttpOptionsOf(options);
+  const int max_connections = ConnectionsAllowed(options.max_connections);
+  http.max_connections = max_connections;
+  http.budget = service->budget_;
+  http.retry_after_s = [pool = service->splitter_.get()] { return EstimateRetryAfterSeconds(pool->Snapshot()); };
+  TSDSR_ASSIGN_OR_RETURN(service->http_, HttpServer::Create(std::move(http), service->router_));
+  service->routes_->SetLoadSource([s = service.get(), max_connections, clients = options.max_client_jobs] {
+    return s->Load(max_connections, clients);
+  });
   TSDSR_RETURN_IF_ERROR(service->http_->Start());
   spdlog::info("listening on http://{}:{}", options.host, service->http_->port());
   return service;
@@ -88,7 +118,9 @@ Status DispatcherService::OpenJobs(const DispatcherOptions& options) {
   TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<DataDir> dir, DataDir::Open(path));
   TSDSR_ASSIGN_OR_RETURN(std::unique_ptr<SqliteJobStore> store, SqliteJobStore::Open(dir->DatabasePath()));
   spdlog::info("job store in {}", dir->path());
-  TSDSR_ASSIGN_OR_RETURN(jobs_, JobManager::Start(JobsOptionsOf(options), std::move(dir), std::move(store), *splitter_,
+  JobsOptions jobs = JobsOptionsOf(options);
+  jobs.budget = budget_;
+  TSDSR_ASSIGN_OR_RETURN(jobs_, JobManager::Start(std::move(jobs), std::move(dir), std::move(store), *splitter_,
                                                   metrics_));
   return Status::Ok();
 }
@@ -156,6 +188,19 @@ Status DispatcherService::StartWorkers(const DispatcherOptions& options, const s
 }
 
 DispatcherService::~DispatcherService() { Stop(); }
+
+LoadReport DispatcherService::Load(int max_connections, int max_client_jobs) const {
+  LoadReport load;
+  load.held_bytes = budget_->used();
+  load.max_held_bytes = budget_->limit();
+  load.peak_held_bytes = budget_->peak();
+  load.refused_memory = budget_->refusals();
+  load.open_connections = http_ ? http_->open_connections() : 0;
+  load.refused_connections = http_ ? http_->refused_connections() : 0;
+  load.max_connections = max_connections;
+  load.max_client_jobs = max_client_jobs;
+  return load;
+}
 
 void DispatcherService::BeginDrain() {
   if (routes_) routes_->SetDraining();

@@ -55,8 +55,11 @@ class DispatcherService {
   Status OpenJobs(const DispatcherOptions& options);
   // The routes on router_.
   void AddRoutes(const DispatcherOptions& options);
+  // Memory held and connections now, for /info, /stats and /metrics.
+  LoadReport Load(int max_connections, int max_client_jobs) const;
 
   zmq::context_t context_;
+  std::shared_ptr<MemoryBudget> budget_;  // shared by the HTTP transport and the job manager
   Metrics metrics_;
   std::unique_ptr<WorkerCurve> curve_;  // null without --curve-dir; outlives broker_ (its ZAP handler)
   std::unique_ptr<Broker> broker_;

@@ -140,12 +140,21 @@ Result<ImageProbe> CheckImage(std::string_view image, std::int64_t max_pixels) {
   return probe;
 }
 
-Result<ImageRequest> ParseImageRequest(const QueryLookup& query, std::string_view content_type, std::string_view body,
+std::string KeepOnly(std::string body, std::string_view part) {
+  const size_t offset = static_cast<size_t>(part.data() - body.data());
+  body.erase(offset + part.size());
+  body.erase(0, offset);
+  return body;
+}
+
+Result<ImageRequest> ParseImageRequest(const QueryLookup& query, std::string_view content_type, std::string body,
                                        const UpscaleDefaults& defaults, const std::set<int>& scales) {
   ImageRequest request;
   TSDSR_ASSIGN_OR_RETURN(request.query, ParseUpscaleQuery(query, defaults, scales));
-  TSDSR_ASSIGN_OR_RETURN(request.upload, ExtractUpload(content_type, body));
-  TSDSR_ASSIGN_OR_RETURN(request.probe, CheckImage(request.upload.bytes, defaults.max_pixels));
+  TSDSR_ASSIGN_OR_RETURN(Upload upload, ExtractUpload(content_type, body));
+  request.filename = upload.filename;
+  request.image = KeepOnly(std::move(body), upload.bytes);
+  TSDSR_ASSIGN_OR_RETURN(request.probe, CheckImage(request.image, defaults.max_pixels));
   return request;
 }
 

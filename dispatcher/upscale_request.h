@@ -60,16 +60,21 @@ Result<std::vector<Upload>> ExtractBatchUploads(std::string_view content_type, s
 // worker could not decode, TooLarge over `max_pixels`.
 Result<ImageProbe> CheckImage(std::string_view image, std::int64_t max_pixels);
 
-// A whole single-image request (POST /upscale, POST /jobs), validated.
+// A whole single-image request (POST /upscale), validated.
 struct ImageRequest {
   UpscaleQuery query;
-  Upload upload;
+  std::string image;     // the upload's bytes: the request body, its multipart envelope cut away in place
+  std::string filename;  // the upload's
   ImageProbe probe;
 };
 
-// ParseUpscaleQuery, ExtractUpload and CheckImage in that order; the first error.
-Result<ImageRequest> ParseImageRequest(const QueryLookup& query, std::string_view content_type, std::string_view body,
+// ParseUpscaleQuery, ExtractUpload and CheckImage in that order; the first error. Takes `body` so that the image is
+// the one copy of it.
+Result<ImageRequest> ParseImageRequest(const QueryLookup& query, std::string_view content_type, std::string body,
                                        const UpscaleDefaults& defaults, const std::set<int>& scales);
+
+// `body` cut down in place to `part`, a view into it (no second copy of the bytes is made).
+std::string KeepOnly(std::string body, std::string_view part);
 
 // What a job runs: the query's parameters, the probe's size and the upload's name.
 JobSpec SpecOf(const UpscaleQuery& query, const ImageProbe& probe, const std::string& filename);

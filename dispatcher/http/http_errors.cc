@@ -41,7 +41,7 @@ struct CodeMapping {
 };
 
 // The one table. The first row with a given HTTP code is the one StatusCodeForHttp returns.
-constexpr std::array<CodeMapping, 16> kCodeTable = {{
+constexpr std::array<CodeMapping, 17> kCodeTable = {{
     {StatusCode::kOk, Code::Ok},
     {StatusCode::kInvalidArgument, Code::Bad_Request},
     {StatusCode::kUnauthenticated, Code::Unauthorized},
@@ -51,6 +51,7 @@ constexpr std::array<CodeMapping, 16> kCodeTable = {{
     {StatusCode::kConflict, Code::Conflict},
     {StatusCode::kGone, Code::Gone},
     {StatusCode::kInsufficientStorage, Code::Insufficient_Storage},
+    {StatusCode::kTooManyRequests, Code::Too_Many_Requests},
     {StatusCode::kAborted, Code::Bad_Gateway},
     {StatusCode::kUnavailable, Code::Service_Unavailable},
     {StatusCode::kResourceExhausted, Code::Service_Unavailable},

@@ -23,6 +23,7 @@ TEST(HttpErrorsTest, EveryStatusCodeHasItsHttpStatus) {
   EXPECT_EQ(HttpCodeFor(StatusCode::kGone), Code::Gone);
   EXPECT_EQ(HttpCodeFor(StatusCode::kInsufficientStorage), Code::Insufficient_Storage);
   EXPECT_EQ(HttpCodeFor(StatusCode::kAborted), Code::Bad_Gateway);
+  EXPECT_EQ(HttpCodeFor(StatusCode::kTooManyRequests), Code::Too_Many_Requests);
   EXPECT_EQ(HttpCodeFor(StatusCode::kInternal), Code::Internal_Server_Error);
 }
 
@@ -44,7 +45,7 @@ TEST(HttpErrorsTest, HttpStatusBackToStatusCode) {
        {StatusCode::kInvalidArgument, StatusCode::kUnauthenticated, StatusCode::kNotFound, StatusCode::kTooLarge,
         StatusCode::kUnsupportedType, StatusCode::kUnavailable, StatusCode::kDeadlineExceeded, StatusCode::kCancelled,
         StatusCode::kConflict, StatusCode::kGone, StatusCode::kInsufficientStorage, StatusCode::kAborted,
-        StatusCode::kInternal}) {
+        StatusCode::kTooManyRequests, StatusCode::kInternal}) {
     EXPECT_EQ(StatusCodeForHttp(static_cast<int>(HttpCodeFor(code))), code) << StatusCodeName(code);
   }
 }

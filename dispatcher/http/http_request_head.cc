@@ -94,4 +94,21 @@ Result<RequestHead> ParseRequestHead(std::string_view head) {
   return out;
 }
 
+std::string WithoutBodyFraming(std::string_view head) {
+  std::string out;
+  out.reserve(head.size());
+  for (size_t pos = 0; pos < head.size();) {
+    const size_t newline = head.find('\n', pos);
+    const size_t end = newline == std::string_view::npos ? head.size() : newline + 1;
+    const std::string_view line = head.substr(pos, end - pos);
+    const std::string_view name = TrimBlanks(line.substr(0, std::min(line.find(':'), line.size())));
+    const bool framing = pos > 0 && line.find(':') != std::string_view::npos &&
+                         (EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
+                          EqualsIgnoreCase(name, "Expect"));
+    if (!framing) out.append(line);
+    pos = end;
+  }
+  return out;
+}
+
 }  // namespace tsdsr::dispatcher

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "common/status.h"
@@ -28,5 +29,9 @@ size_t FindRequestHeadEnd(std::string_view bytes, size_t from = 0);
 // malformed request or header line, a version other than HTTP/1.0 and 1.1, a bad or conflicting Content-Length, a
 // Transfer-Encoding other than chunked, or both Content-Length and Transfer-Encoding. Pure.
 Result<RequestHead> ParseRequestHead(std::string_view head);
+
+// `head` (complete, as ParseRequestHead took it) without its Content-Length, Transfer-Encoding and Expect lines: a
+// request without a body to Pistache, whose body the transport has read itself. Pure.
+std::string WithoutBodyFraming(std::string_view head);
 
 }  // namespace tsdsr::dispatcher

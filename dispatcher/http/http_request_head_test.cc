@@ -77,5 +77,14 @@ TEST(ParseRequestHeadTest, Rejections) {
   }
 }
 
+TEST(RequestHeadTest, WithoutBodyFramingDropsOnlyTheBodysHeaders) {
+  const std::string head =
+      "POST /upscale?x=1 HTTP/1.1\r\nHost: h\r\ncontent-length: 12\r\nX-Content-Length-Note: kept\r\n"
+      "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\nContent-Type: image/png\r\n\r\n";
+  EXPECT_EQ(WithoutBodyFraming(head),
+            "POST /upscale?x=1 HTTP/1.1\r\nHost: h\r\nX-Content-Length-Note: kept\r\nContent-Type: image/png\r\n\r\n");
+  EXPECT_EQ(WithoutBodyFraming("GET / HTTP/1.1\n\n"), "GET / HTTP/1.1\n\n");
+}
+
 }  // namespace
 }  // namespace tsdsr::dispatcher

@@ -28,7 +28,12 @@ bool AsksToClose(Http::ResponseWriter& w) {
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<Pistache::Rest::Router> router)
-    : options_(std::move(options)), router_(std::move(router)) {}
+    : options_(std::move(options)), router_(std::move(router)), connections_(std::make_shared<ConnectionCounts>()) {}
+
+std::int64_t HttpServer::open_connections() const { return connections_->open.load(); }
+std::int64_t HttpServer::refused_connections() const { return connections_->refused.load(); }
+
+std::string TakeBody(Http::ResponseWriter& w) { return TakeRequestBody(w.getPeer()); }
 
 HttpServer::~HttpServer() { Shutdown(); }
 
@@ -43,6 +48,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options
   if (options.header_timeout.count() <= 0) return Status::InvalidArgument("header_timeout must be positive");
   if (options.body_timeout.count() <= 0) return Status::InvalidArgument("body_timeout must be positive");
   if (options.keepalive_timeout.count() <= 0) return Status::InvalidArgument("keepalive_timeout must be positive");
+  if (options.max_connections < 1) return Status::InvalidArgument("max_connections must be positive");
   if (!router->hasNotFoundHandler()) {
     router->addNotFoundHandler([](const Pistache::Rest::Request& request, Http::ResponseWriter response) {
       SendError(response, Status::NotFound(std::string("no route for ") + Http::methodString(request.method()) + " " +
@@ -56,7 +62,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options
 Status HttpServer::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (listener_ != nullptr) return Status::FailedPrecondition("the HTTP server is already started");
-  auto config = std::make_shared<const ServerConfig>(ServerConfig{options_, router_});
+  auto config = std::make_shared<ServerConfig>();
+  config->options = options_;
+  config->router = router_;
+  config->connections = connections_;
   const std::string where = options_.host + ":" + std::to_string(options_.port);
   try {
     auto listener = std::make_unique<Tcp::Listener>(Pistache::Address(options_.host, Pistache::Port(options_.port)));
@@ -89,7 +98,7 @@ void SendResponse(Http::ResponseWriter& w, Http::Code code, std::string_view bod
   const bool close = AsksToClose(w);
   const PeerPtr peer = w.getPeer();
   w.send(code, body.data(), body.size(), mime);  // its promise is not chained here: see the top of this file
-  NotifyResponseQueued(peer, close);
+  NotifyResponseQueued(peer, close, body.size());
 }
 
 std::shared_ptr<StreamedResponse> StreamedResponse::Begin(Http::ResponseWriter w, std::string_view content_type) {
@@ -132,7 +141,7 @@ void StreamedResponse::End() {
   if (peer == nullptr) return;
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   peer->send(Pistache::RawBuffer(kLastChunk.data(), kLastChunk.size()));
-  NotifyResponseQueued(peer, close_);
+  NotifyResponseQueued(peer, close_, 0);
 }
 
 }  // namespace tsdsr::dispatcher

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,12 +24,15 @@
 #include <pistache/router.h>
 
 #include "common/status.h"
+#include "common/memory_budget.h"
 
 namespace Pistache::Tcp {
 class Listener;
 }  // namespace Pistache::Tcp
 
 namespace tsdsr::dispatcher {
+
+struct ConnectionCounts;  // http_transport.h
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -38,6 +42,11 @@ struct HttpServerOptions {
   std::chrono::milliseconds header_timeout{10'000};     // from a request's first byte to the end of its headers
   std::chrono::milliseconds body_timeout{30'000};       // longest silence while a request body is arriving
   std::chrono::milliseconds keepalive_timeout{60'000};  // an idle connection between requests is closed after this
+  int max_connections = 10'000;                         // open at once; beyond, a new one gets 503 and is closed
+  // Request bodies count in it from their head until their response is written, responses until written; a body
+  // that does not fit is refused with 503 before it is read. Null: nothing is counted.
+  std::shared_ptr<MemoryBudget> budget;
+  std::function<int()> retry_after_s;  // Retry-After of those 503s; empty: 1 s
 };
 
 class HttpServer {
@@ -57,6 +66,10 @@ class HttpServer {
   // The port actually bound (the chosen one when options.port was 0); 0 before Start(). Thread-safe.
   uint16_t port() const { return port_.load(); }
 
+  // Connections open now, and those refused for max_connections since start. Thread-safe.
+  std::int64_t open_connections() const;
+  std::int64_t refused_connections() const;
+
   // Stops accepting, closes every connection and joins the I/O threads. Idempotent; not from a route handler.
   // ResponseWriters still held by other threads must not be used afterwards: stop what answers asynchronously first.
   void Shutdown();
@@ -69,7 +82,12 @@ class HttpServer {
   std::mutex mu_;                                      // serializes Start and Shutdown
   std::unique_ptr<Pistache::Tcp::Listener> listener_;  // guarded by mu_
   std::atomic<uint16_t> port_{0};
+  const std::shared_ptr<ConnectionCounts> connections_;  // shared with the transports
 };
+
+// The body of the request `w` answers, moved out of the transport (which reads bodies itself, so Pistache's
+// request.body() is always empty): call it once, from the route handler, before the handler returns.
+std::string TakeBody(Pistache::Http::ResponseWriter& w);
 
 // Sends a complete response (status `code`, `body`, Content-Type `mime` when valid) and, when the request asked for
 // the connection to close, closes it once the response has been written. Thread-safe; send at most once per writer.

@@ -28,6 +28,7 @@
 #include <pistache/peer.h>
 #include <pistache/transport.h>
 
+#include "dispatcher/http/chunked_body.h"
 #include "dispatcher/http/http_errors.h"
 #include "dispatcher/http/http_request_head.h"
 
@@ -66,14 +67,19 @@ enum class Phase { kHead, kBody, kDiscard };
 struct Connection {
   std::weak_ptr<ServerTransport> transport;
   Phase phase = Phase::kHead;
-  std::string head;         // the current request's head while it arrives
+  std::string head;         // the current request's head, from its first byte until it is dispatched
   RequestHead request;      // the head of the request being received or served
   uint64_t body_left = 0;   // Content-Length bytes still to come
-  uint64_t body_seen = 0;   // chunked bytes received so far
+  std::string body;         // the current request's body as received (de-chunked); the route takes it
+  ChunkedBody chunked;      // the decoder of a chunked body
+  MemoryBudget::Lease lease;                 // the body being received, in the memory budget
+  std::deque<MemoryBudget::Lease> answering;  // the bodies of dispatched requests, until their response is written
   size_t dispatched = 0;    // requests handed to the router
   size_t answered = 0;      // responses sent through SendResponse and fully written
   bool closing = false;     // the write side is shut down; waiting for the client to close
+  bool counted = false;     // in ConnectionCounts::open
   size_t discarded = 0;     // bytes dropped in kDiscard
+  uint64_t discard_limit = kMaxDiscardBytes;  // dropped bytes read before the connection is reset
   Clock::time_point since;  // start of the idle period, of the head, of the close; or the last body read
 };
 
@@ -108,26 +114,39 @@ class ServerTransport final : public Tcp::Transport, public std::enable_shared_f
   // Called on this transport's I/O thread.
   void OnConnection(const PeerPtr& peer);
   void OnInput(std::string_view input, const PeerPtr& peer);
-  void OnDisconnection(const PeerPtr& peer) { static_cast<Tcp::Handler&>(*http_).onDisconnection(peer); }
+  void OnDisconnection(const PeerPtr& peer);
   void OnRequest(const Http::Request& request, Http::ResponseWriter response);
-  // Any thread: a response to `peer` has been queued; once written, it is counted and, if `close`, the connection
-  // is closed (lingering).
-  void ResponseQueued(std::weak_ptr<Tcp::Peer> peer, bool close) { sent_queue_.push(Sent{std::move(peer), close}); }
+  // Any thread: a response of `bytes` to `peer` has been queued; they count in the memory budget until written.
+  // Once written, the request counts as answered and, if `close`, the connection is closed (lingering).
+  void ResponseQueued(std::weak_ptr<Tcp::Peer> peer, bool close, size_t bytes) {
+    MemoryBudget::Lease held;
+    if (config_->options.budget) held = config_->options.budget->Force(static_cast<std::int64_t>(bytes));
+    sent_queue_.push(Sent{std::move(peer), close, std::move(held)});
+  }
 
  private:
   enum class Fed { kDispatched, kPending, kRejected };
   struct Sent {
     std::weak_ptr<Tcp::Peer> peer;
     bool close = false;
+    MemoryBudget::Lease held;  // the response's bytes, given back once written
   };
 
   ServerTransport(std::shared_ptr<const ServerConfig> config, std::shared_ptr<RequestHandler> http);
   bool ReadHead(const PeerPtr& peer, Connection& c, std::string_view& input);
+  // Refuses a body over the size limit or the memory budget (which then counts it); false when refused.
+  bool AdmitBody(const PeerPtr& peer, Connection& c);
   bool ReadBody(const PeerPtr& peer, Connection& c, std::string_view& input);
+  bool ReadChunked(const PeerPtr& peer, Connection& c, std::string_view& input);
+  // Hands the complete request (its head without body framing) to Pistache; the route takes the body.
+  bool Dispatch(const PeerPtr& peer, Connection& c);
   Fed Feed(const PeerPtr& peer, Connection& c, std::string_view bytes);
-  void Refuse(const PeerPtr& peer, Connection& c, Http::Code code, const Status& status);
+  // Answers `status` as JSON with `Connection: close` (and Retry-After when `retry_after_s` > 0).
+  void Refuse(const PeerPtr& peer, Connection& c, Http::Code code, const Status& status, int retry_after_s = 0);
+  // Refuses a request whose body does not fit in the memory budget.
+  void RefuseForMemory(const PeerPtr& peer, Connection& c);
   void Finish(Connection& c);
-  void AfterWrites(const PeerPtr& peer, bool close);
+  void AfterWrites(const PeerPtr& peer, bool close, MemoryBudget::Lease held = {});
   void OnWritten(const PeerPtr& peer, bool close);
   void BeginClose(const PeerPtr& peer);
   bool Owns(const PeerPtr& peer) const {
@@ -204,7 +223,8 @@ void ServerTransport::onReady(const Pistache::Aio::FdSet& fds) {
       if (::read(timer_fd_, &expirations, sizeof expirations) > 0) OnTick();
     } else if (entry.getTag() == sent_queue_.tag()) {
       while (auto sent = sent_queue_.popSafe()) {
-        if (auto peer = sent->peer.lock(); peer != nullptr && Owns(peer)) AfterWrites(peer, sent->close);
+        if (auto peer = sent->peer.lock(); peer != nullptr && Owns(peer))
+          AfterWrites(peer, sent->close, std::move(sent->held));
       }
     }
   }
@@ -215,7 +235,23 @@ void ServerTransport::OnConnection(const PeerPtr& peer) {
   auto connection = std::make_shared<Connection>();
   connection->transport = weak_from_this();
   connection->since = Clock::now();
+  connection->counted = true;
   peer->putData(kConnectionKey, connection);
+  ConnectionCounts& counts = *config_->connections;
+  const std::int64_t open = counts.open.fetch_add(1) + 1;
+  if (open > config_->options.max_connections) {
+    counts.refused.fetch_add(1);
+    Refuse(peer, *connection, Http::Code::Service_Unavailable,
+           Status::Unavailable("too many open connections (" + std::to_string(open - 1) + "); retry later"), 1);
+  }
+}
+
+void ServerTransport::OnDisconnection(const PeerPtr& peer) {
+  if (const std::shared_ptr<Connection> connection = StateOf(peer); connection && connection->counted) {
+    connection->counted = false;
+    config_->connections->open.fetch_sub(1);
+  }
+  static_cast<Tcp::Handler&>(*http_).onDisconnection(peer);
 }
 
 void ServerTransport::OnInput(std::string_view input, const PeerPtr& peer) {
@@ -225,7 +261,8 @@ void ServerTransport::OnInput(std::string_view input, const PeerPtr& peer) {
   while (!input.empty()) {
     if (c.phase == Phase::kDiscard) {
       c.discarded += input.size();
-      if (c.closing && c.discarded > kMaxDiscardBytes) ForceClose(peer, /*reset=*/true);
+      c.since = Clock::now();  // a refused body still arriving: the linger waits for it, up to discard_limit
+      if (c.closing && c.discarded > c.discard_limit) ForceClose(peer, /*reset=*/true);
       return;
     }
     if (!(c.phase == Phase::kHead ? ReadHead(peer, c, input) : ReadBody(peer, c, input))) return;
@@ -256,6 +293,22 @@ bool ServerTransport::ReadHead(const PeerPtr& peer, Connection& c, std::string_v
     return false;
   }
   c.request = *head;
+  if (!AdmitBody(peer, c)) return false;
+  const bool has_body = c.request.content_length > 0 || c.request.chunked;
+  if (!has_body) return Dispatch(peer, c);
+  if (c.request.expect_continue && input.empty()) {
+    peer->send(Pistache::RawBuffer(kContinue.data(), kContinue.size()));
+  }
+  c.body_left = c.request.content_length;
+  c.body.clear();
+  c.body.reserve(static_cast<size_t>(c.body_left));  // one allocation, of the size the budget counted
+  c.chunked = ChunkedBody();
+  c.phase = Phase::kBody;
+  c.since = Clock::now();
+  return true;
+}
+
+bool ServerTransport::AdmitBody(const PeerPtr& peer, Connection& c) {
   const size_t limit = config_->options.max_request_bytes;
   if (c.request.content_length > limit) {
     Refuse(peer, c, Http::Code::Request_Entity_Too_Large,
@@ -263,49 +316,62 @@ bool ServerTransport::ReadHead(const PeerPtr& peer, Connection& c, std::string_v
                             Mebibytes(limit) + " limit"));
     return false;
   }
-  const bool has_body = c.request.content_length > 0 || c.request.chunked;
-  if (c.request.expect_continue && has_body && input.empty()) {
-    peer->send(Pistache::RawBuffer(kContinue.data(), kContinue.size()));
-  }
-  c.body_left = c.request.content_length;
-  c.body_seen = 0;
-  const Fed fed = Feed(peer, c, c.head);
-  c.head.clear();
-  if (fed == Fed::kRejected) {
-    c.phase = Phase::kDiscard;
-    AfterWrites(peer, /*close=*/true);
-    return false;
-  }
-  if (fed == Fed::kDispatched) {
-    Finish(c);
-  } else {
-    c.phase = Phase::kBody;
-    c.since = Clock::now();
+  if (const auto& budget = config_->options.budget) {
+    auto lease = budget->TryReserve(static_cast<std::int64_t>(c.request.content_length));
+    if (!lease) {
+      RefuseForMemory(peer, c);
+      return false;
+    }
+    c.lease = std::move(*lease);
   }
   return true;
 }
 
-// Passes body bytes to Pistache: at most the Content-Length (the rest is the next request), or all of a chunked body.
+// Keeps body bytes: at most the Content-Length (the rest is the next request), or a chunked body up to its end.
 bool ServerTransport::ReadBody(const PeerPtr& peer, Connection& c, std::string_view& input) {
   c.since = Clock::now();
-  std::string_view bytes = input;
-  if (!c.request.chunked) {
-    bytes = input.substr(0, static_cast<size_t>(std::min<uint64_t>(input.size(), c.body_left)));
-    c.body_left -= bytes.size();
-  } else if ((c.body_seen += bytes.size()) > config_->options.max_request_bytes) {
-    Refuse(peer, c, Http::Code::Request_Entity_Too_Large,
-           Status::TooLarge("chunked request body exceeds the " + Mebibytes(config_->options.max_request_bytes) +
-                            " limit"));
+  if (c.request.chunked) return ReadChunked(peer, c, input);
+  const size_t take = static_cast<size_t>(std::min<uint64_t>(input.size(), c.body_left));
+  c.body.append(input.substr(0, take));
+  c.body_left -= take;
+  input.remove_prefix(take);
+  return c.body_left > 0 || Dispatch(peer, c);
+}
+
+bool ServerTransport::ReadChunked(const PeerPtr& peer, Connection& c, std::string_view& input) {
+  const size_t before = c.body.size();
+  auto used = c.chunked.Feed(input, &c.body);
+  if (!used.ok()) {
+    Refuse(peer, c, Http::Code::Bad_Request, used.status());
     return false;
   }
-  input.remove_prefix(bytes.size());
-  const Fed fed = Feed(peer, c, bytes);
-  if (fed == Fed::kRejected || (fed == Fed::kPending && !c.request.chunked && c.body_left == 0)) {
+  input.remove_prefix(*used);
+  const size_t limit = config_->options.max_request_bytes;
+  if (c.body.size() > limit) {
+    Refuse(peer, c, Http::Code::Request_Entity_Too_Large,
+           Status::TooLarge("chunked request body exceeds the " + Mebibytes(limit) + " limit"));
+    return false;
+  }
+  if (config_->options.budget && !c.lease.TryGrow(static_cast<std::int64_t>(c.body.size() - before))) {
+    RefuseForMemory(peer, c);
+    return false;
+  }
+  return !c.chunked.done() || Dispatch(peer, c);
+}
+
+bool ServerTransport::Dispatch(const PeerPtr& peer, Connection& c) {
+  c.answering.push_back(std::move(c.lease));
+  const Fed fed = Feed(peer, c, WithoutBodyFraming(c.head));
+  c.head.clear();
+  std::string().swap(c.body);  // what the route did not take
+  c.chunked = ChunkedBody();
+  if (fed != Fed::kDispatched) {
+    c.answering.pop_back();
     c.phase = Phase::kDiscard;
     AfterWrites(peer, /*close=*/true);
     return false;
   }
-  if (fed == Fed::kDispatched) Finish(c);
+  Finish(c);
   return true;
 }
 
@@ -324,33 +390,56 @@ void ServerTransport::Finish(Connection& c) {
 }
 
 // Answers `status` as JSON with `Connection: close`; SendResponse closes the connection once it is written.
-void ServerTransport::Refuse(const PeerPtr& peer, Connection& c, Http::Code code, const Status& status) {
+void ServerTransport::Refuse(const PeerPtr& peer, Connection& c, Http::Code code, const Status& status,
+                             int retry_after_s) {
   c.phase = Phase::kDiscard;
   c.since = Clock::now();
-  c.head.clear();
-  c.head.shrink_to_fit();
+  // The refused request's body is read and dropped (up to the body limit), so that a client that sends it without
+  // waiting for 100 Continue still reads the answer instead of a reset.
+  c.discard_limit = std::max<uint64_t>(kMaxDiscardBytes, std::min<uint64_t>(c.request.content_length,
+                                                                            config_->options.max_request_bytes));
+  std::string().swap(c.head);
+  std::string().swap(c.body);
+  c.lease.Release();
   Http::ResponseWriter response(Http::Version::Http11, this, http_.get(), peer);
   response.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+  if (retry_after_s > 0) AddHeader(response, "Retry-After", std::to_string(retry_after_s));
   SendJson(response, code, ErrorBody(status));
+}
+
+void ServerTransport::RefuseForMemory(const PeerPtr& peer, Connection& c) {
+  const MemoryBudget& budget = *config_->options.budget;
+  const std::string held = Mebibytes(static_cast<size_t>(budget.used()));
+  const int retry_after_s = config_->options.retry_after_s ? config_->options.retry_after_s() : 1;
+  Refuse(peer, c, Http::Code::Service_Unavailable,
+         Status::Unavailable("the dispatcher holds " + held + " of its " +
+                             Mebibytes(static_cast<size_t>(budget.limit())) +
+                             " memory budget for requests; retry later"),
+         std::max(1, retry_after_s));
 }
 
 // Runs OnWritten once everything queued for `peer` so far is written: writes to a peer go out in order, so an empty
 // write queued now completes right after them. I/O thread only: the promise must not be chained elsewhere.
-void ServerTransport::AfterWrites(const PeerPtr& peer, bool close) {
+void ServerTransport::AfterWrites(const PeerPtr& peer, bool close, MemoryBudget::Lease held) {
   std::weak_ptr<Tcp::Peer> weak = peer;
+  auto lease = std::make_shared<MemoryBudget::Lease>(std::move(held));  // freed with the callbacks either way
   peer->send(Pistache::RawBuffer())
       .then(
-          [this, weak, close](ssize_t) {  // runs on this transport's thread, which the transport outlives
+          [this, weak, close, lease](ssize_t) {  // runs on this transport's thread, which the transport outlives
+            lease->Release();
             if (auto written = weak.lock(); written != nullptr && Owns(written)) OnWritten(written, close);
           },
-          Pistache::Async::IgnoreException);  // the peer went away
+          [lease](std::exception_ptr) { lease->Release(); });  // the peer went away
 }
 
 void ServerTransport::OnWritten(const PeerPtr& peer, bool close) {
   const std::shared_ptr<Connection> connection = StateOf(peer);
   if (connection == nullptr) return;
   Connection& c = *connection;
-  if (c.answered < c.dispatched) ++c.answered;
+  if (c.answered < c.dispatched) {
+    ++c.answered;
+    if (!c.answering.empty()) c.answering.pop_front();  // its body is gone with the answer
+  }
   if (c.head.empty() && c.phase != Phase::kBody) c.since = Clock::now();  // idle from now on
   if (close) BeginClose(peer);
 }
@@ -420,11 +509,16 @@ std::shared_ptr<Tcp::Transport> MakeServerTransport(std::shared_ptr<const Server
   return std::make_shared<ServerTransport>(config);
 }
 
-void NotifyResponseQueued(const PeerPtr& peer, bool close) {
+void NotifyResponseQueued(const PeerPtr& peer, bool close, size_t bytes) {
   if (peer == nullptr) return;
   const std::shared_ptr<Connection> state = StateOf(peer);
   if (state == nullptr) return;  // not a connection of HttpServer
-  if (auto transport = state->transport.lock()) transport->ResponseQueued(peer, close);
+  if (auto transport = state->transport.lock()) transport->ResponseQueued(peer, close, bytes);
+}
+
+std::string TakeRequestBody(const PeerPtr& peer) {
+  const std::shared_ptr<Connection> state = peer ? StateOf(peer) : nullptr;
+  return state ? std::move(state->body) : std::string();
 }
 
 }  // namespace tsdsr::dispatcher

@@ -93,7 +93,7 @@ Status JobManager::Recover() {
     auto active = std::make_unique<Active>();
     active->order = next_order_++;
     active->record = std::move(record);
-    ++unfinished_async_;
+    CountUnfinished(active->record.spec, +1);
     if (active->record.kind != JobKind::kVideo) {
       Admit(*active);
     } else if (Status resumed = RecoverVideo(*active); !resumed.ok()) {
@@ -217,7 +217,7 @@ Result<Submitted> JobManager::Submit(const NewJob& job) {
     active->record = std::move(*record);
     active->video = std::move(video);
     active->video ? AdmitChunks(*active) : Admit(*active);
-    ++unfinished_async_;
+    CountUnfinished(active->record.spec, +1);
     report_stale_ = true;
     submitted.view = ViewOf(*active);
     active_.emplace(active->record.id, std::move(active));
@@ -394,7 +394,15 @@ JobsReport JobManager::Report() const {
   JobsReport report = report_;
   report.waiting = static_cast<std::int64_t>(waiting_async_.size() + waiting_batch_.size());
   report.in_pool = static_cast<std::int64_t>(in_pool_);
+  report.unfinished_by_client = unfinished_by_client_;
   return report;
+}
+
+void JobManager::CountUnfinished(const JobSpec& spec, int delta) {
+  unfinished_async_ += delta;
+  auto& count = unfinished_by_client_[spec.client];
+  count += delta;
+  if (count <= 0) unfinished_by_client_.erase(spec.client);
 }
 
 void JobManager::StopFeeding() {
@@ -412,7 +420,7 @@ AdmissionQueue& JobManager::QueueOf(const Active& active) {
 }
 
 void JobManager::Admit(const Active& active) {
-  QueueOf(active).Push({active.record.id, active.record.spec.priority, active.order});
+  QueueOf(active).Push({active.record.id, active.record.spec.priority, active.order, active.record.spec.client});
 }
 
 std::optional<std::string> JobManager::NextToFeed() {

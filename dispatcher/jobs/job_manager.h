@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/memory_budget.h"
 #include "common/status.h"
 #include "common/task_thread.h"
 #include "dispatcher/jobs/admission_queue.h"
@@ -46,6 +47,9 @@ struct JobsOptions {
   std::chrono::milliseconds refused_backoff{250};       // pause before offering the pool a job it refused
   std::chrono::milliseconds keepalive_interval{15000};  // listeners get a keep-alive tick this often
   VideoLimits video;                                    // of video jobs
+  // Inputs of async jobs and video chunks count in it while the pool holds them; one that does not fit waits.
+  // Null: not counted.
+  std::shared_ptr<MemoryBudget> budget;
 };
 
 // A validated async job to accept. `input` is the encoded image (or the video) as uploaded.
@@ -170,6 +174,9 @@ class JobManager {
   void Apply(Event event);          // mu_ held
   void Feed();                      // mu_ held
   JobPtr BuildJob(Active& active);  // mu_ held
+  // Counts `job`'s input in the memory budget (batch files are counted with their request); false when it does
+  // not fit now. mu_ held.
+  bool HoldInMemory(Job& job, const Active& active);
   // The parts of the manager that are about video jobs (job_manager_video.cc); all with mu_ held.
   void AdmitChunks(const Active& active);
   JobPtr BuildChunkJob(Active& active, int chunk);
@@ -189,6 +196,7 @@ class JobManager {
   void FinishBatchFile(Active& active, Status status);  // mu_ held
   void Poke();                                          // wakes the thread to feed a new job
   void Persist(const JobRecord& record);                // mu_ held
+  void CountUnfinished(const JobSpec& spec, int delta);  // mu_ held: an async job accepted (+1) or let go (-1)
   void Notify(const JobView& view);                     // mu_ held
   void Housekeep(std::int64_t now_ms);                  // mu_ held
   void RefreshReport();                                 // mu_ held
@@ -219,6 +227,7 @@ class JobManager {
   AdmissionQueue waiting_batch_;                             // guarded by mu_: files of batches being answered
   size_t in_pool_ = 0;                                       // guarded by mu_: jobs the sink holds
   size_t unfinished_async_ = 0;                              // guarded by mu_
+  std::map<std::string, std::int64_t> unfinished_by_client_;  // guarded by mu_: of unfinished_async_
   std::map<std::uint64_t, std::shared_ptr<Batch>> batches_;  // guarded by mu_
   std::uint64_t next_batch_ = 1;                             // guarded by mu_
   std::multimap<std::string, std::pair<std::uint64_t, JobListener>> listeners_;  // guarded by mu_: by job id

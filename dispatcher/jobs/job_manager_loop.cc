@@ -148,8 +148,8 @@ void JobManager::Apply(Event event) {
     return;
   }
   if (status.code() == StatusCode::kUnavailable && active.batch == nullptr) {
+    CountUnfinished(active.record.spec, -1);
     active_.erase(it);  // the dispatcher is stopping: the job stays queued in the store for the next one
-    --unfinished_async_;
     return;
   }
   Resolve(event.key, std::move(status), &event.outcome);
@@ -174,10 +174,23 @@ void JobManager::Feed() {
     Active& active = *it->second;
     JobPtr job = chunk >= 0 ? BuildChunkJob(active, chunk) : BuildJob(active);
     if (job == nullptr) continue;  // BuildJob answered it
+    if (!HoldInMemory(*job, active)) {  // back in line until the pool's answers free some memory
+      QueueOf(active).PushAhead({*key, active.record.spec.priority, active.order, active.record.spec.client});
+      feed_after_ = SteadyClock::now() + options_.refused_backoff;
+      break;
+    }
     (chunk >= 0 ? active.chunk_pool[chunk] : active.pool_id) = job->id;
     ++in_pool_;
     sink_.Submit(std::move(job));
   }
+}
+
+bool JobManager::HoldInMemory(Job& job, const Active& active) {
+  if (!options_.budget || active.batch != nullptr) return true;  // a batch's files are counted with its request
+  auto lease = options_.budget->TryReserve(static_cast<std::int64_t>(job.image.size()));
+  if (!lease) return false;
+  job.memory = std::move(*lease);
+  return true;
 }
 
 JobPtr JobManager::BuildJob(Active& active) {
@@ -205,6 +218,7 @@ JobPtr JobManager::BuildJob(Active& active) {
   job->id = sink_.NewJobId();
   job->params = JobParams{r.spec.scale, r.spec.process_size, r.spec.format, r.spec.input_width, r.spec.input_height, {}};
   job->priority = r.spec.priority;
+  job->client = r.spec.client;
   job->submitted = Clock::now();
   if (left_ms > 0) job->deadline = job->submitted + std::chrono::milliseconds(left_ms);
   Wire(*job, r.id);
@@ -256,7 +270,7 @@ void JobManager::Finish(Active& active, const Status& status) {
   dir_->Remove(StoredFile::kInput, active.record.id);
   active.record.input_bytes = 0;
   Persist(active.record);
-  --unfinished_async_;
+  CountUnfinished(active.record.spec, -1);
   Notify(ViewOf(active));
 }
 

@@ -21,7 +21,8 @@ std::pair<std::string, int> SplitKey(const std::string& key) {
 
 void JobManager::AdmitChunks(const Active& active) {
   for (int chunk : active.video->Pending()) {
-    waiting_async_.Push({ChunkKey(active.record.id, chunk), active.record.spec.priority, next_order_++});
+    waiting_async_.Push(
+        {ChunkKey(active.record.id, chunk), active.record.spec.priority, next_order_++, active.record.spec.client});
   }
 }
 
@@ -54,6 +55,7 @@ JobPtr JobManager::BuildChunkJob(Active& active, int chunk) {
   job->params = JobParams{spec.scale,       spec.process_size, spec.format,
                           spec.input_width, spec.input_height, active.video->ChunkHeader(chunk)};
   job->priority = spec.priority;
+  job->client = spec.client;
   job->image = std::move(*payload);
   job->submitted = Clock::now();
   Wire(*job, ChunkKey(active.record.id, chunk));
@@ -71,11 +73,11 @@ void JobManager::ApplyChunk(Active& active, int chunk, Event& event) {
   const Status& status = event.outcome.status;
   if (status.code() == StatusCode::kUnavailable) {
     if (!stopping_ && feeding_) {  // the pool could not take it now: back in line
-      waiting_async_.Push({ChunkKey(id, chunk), active.record.spec.priority, next_order_++});
+      waiting_async_.Push({ChunkKey(id, chunk), active.record.spec.priority, next_order_++, active.record.spec.client});
       feed_after_ = std::chrono::steady_clock::now() + options_.refused_backoff;
     } else if (!active.in_pool()) {
+      CountUnfinished(active.record.spec, -1);
       active_.erase(id);  // stopping: the job stays queued in the store, its stored chunks with it
-      --unfinished_async_;
     }
     return;
   }

@@ -40,6 +40,7 @@ struct JobSpec {
   int input_width = 0;
   int input_height = 0;
   std::string filename;  // as uploaded; may be empty
+  std::string client;    // who asked: an API key's name, an X-Client-Id or a peer address (turns, limits)
   // Videos: `format` is the container (mp4 or matroska), these the encoder's settings.
   std::string codec;   // h264, hevc or av1
   // The encoder family (video::EncoderFamilyName): "software" or "nvenc" once accepted; "auto" only on the way in,

@@ -9,7 +9,8 @@
 namespace tsdsr::dispatcher {
 namespace {
 
-// 1: image jobs; 2: video jobs (the encode settings, details and the chunks table); 3: the video's encoder family.
+// 1: image jobs; 2: video jobs (the encode settings, details and the chunks table); 3: the video's encoder family
+// and the job's client.
 constexpr int kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -46,7 +47,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   crf INTEGER NOT NULL,
   preset TEXT NOT NULL,
   details TEXT NOT NULL,
-  encoder TEXT NOT NULL
+  encoder TEXT NOT NULL,
+  client TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunks (
   job_id TEXT NOT NULL,
@@ -70,18 +72,19 @@ ALTER TABLE jobs ADD COLUMN preset TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN details TEXT NOT NULL DEFAULT '';
 )sql";
 
-// From version 2: videos were made with the software encoders only.
+// From version 2: videos were made with the software encoders only, and jobs had no client.
 constexpr const char* kFromVersion2 = R"sql(
 ALTER TABLE jobs ADD COLUMN encoder TEXT NOT NULL DEFAULT 'software';
+ALTER TABLE jobs ADD COLUMN client TEXT NOT NULL DEFAULT '';
 )sql";
 
 // Every column but seq, in the order BindRecord binds and ReadRecord reads them (seq is read last).
-constexpr std::array<const char*, 31> kColumns = {
+constexpr std::array<const char*, 32> kColumns = {
     "id",           "kind",          "state",        "scale",        "process_size",    "format",      "priority",
     "timeout_ms",   "input_width",   "input_height", "filename",     "idempotency_key", "fingerprint", "input_bytes",
     "created_ms",   "started_ms",    "finished_ms",  "attempts",     "worker",          "error",       "error_code",
     "output_width", "output_height", "result_type",  "result_bytes", "result", "codec", "crf", "preset", "details",
-    "encoder"};
+    "encoder", "client"};
 
 std::string ColumnList() {
   std::string list;
@@ -143,6 +146,7 @@ void BindRecord(SqliteStatement& s, const JobRecord& r, bool id_last) {
   s.Bind(i++, r.spec.preset);
   s.Bind(i++, r.details);
   s.Bind(i++, r.spec.encoder);
+  s.Bind(i++, r.spec.client);
   if (id_last) s.Bind(i, r.id);
 }
 
@@ -180,6 +184,7 @@ JobRecord ReadRecord(const SqliteStatement& s) {
   r.spec.preset = s.Text(i++);
   r.details = s.Text(i++);
   r.spec.encoder = s.Text(i++);
+  r.spec.client = s.Text(i++);
   r.seq = s.Int(i);
   return r;
 }

@@ -280,10 +280,12 @@ TEST_F(SqliteJobStoreTest, AVersionOneDatabaseIsUpgraded) {
   video.kind = JobKind::kVideo;
   video.spec.codec = "hevc";
   video.spec.encoder = "nvenc";
+  video.spec.client = "studio-a";
   ASSERT_TRUE(store->Insert(video).ok());
   ASSERT_TRUE(store->SaveChunks(video.id, {{0, 0, 9, false, 0}}).ok());
   EXPECT_EQ((*store->Get(video.id))->spec.codec, "hevc");
   EXPECT_EQ((*store->Get(video.id))->spec.encoder, "nvenc");
+  EXPECT_EQ((*store->Get(video.id))->spec.client, "studio-a");
   store.reset();
   EXPECT_NE(Open(), nullptr) << "and opens again as version 3";
 }
@@ -300,8 +302,8 @@ TEST_F(SqliteJobStoreTest, AVersionTwoDatabaseIsUpgraded) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(dir_.File("jobs.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE jobs DROP COLUMN encoder; PRAGMA user_version = 2;", nullptr, nullptr,
-                         nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE jobs DROP COLUMN encoder; ALTER TABLE jobs DROP COLUMN client; "
+                         "PRAGMA user_version = 2;", nullptr, nullptr, nullptr),
             SQLITE_OK)
       << sqlite3_errmsg(db);
   sqlite3_close(db);

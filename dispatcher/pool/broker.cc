@@ -12,8 +12,6 @@ namespace {
 
 constexpr auto kMaxPollWait = std::chrono::milliseconds(1000);  // deadlines and heartbeats shorten it
 constexpr double kMeanJobWeight = 0.1;                           // of the newest job in the moving average
-constexpr int kRetryAfterNoWorkerS = 2;                          // a restarting worker is back in about this
-constexpr int kMaxRetryAfterS = 120;
 constexpr int kMaxMessagesPerTurn = 1000;                      // keeps one busy peer from starving the loop
 constexpr int kLingerMs = 0;
 
@@ -182,11 +180,8 @@ void Broker::CancelJob(std::uint64_t job_id, const std::string& reason, Clock::t
 }
 
 int Broker::RetryAfterSeconds() const {
-  const int slots = scheduler_.TotalSlots();
-  if (slots == 0 || mean_job_ms_ <= 0) return kRetryAfterNoWorkerS;
-  const double backlog = double(scheduler_.queue_depth() + scheduler_.in_flight()) / slots;
-  const double seconds = std::ceil(backlog * mean_job_ms_ / 1000);
-  return static_cast<int>(std::clamp(seconds, 1.0, double(kMaxRetryAfterS)));
+  return EstimateRetryAfterSeconds(scheduler_.queue_depth() + scheduler_.in_flight(), scheduler_.TotalSlots(),
+                                   mean_job_ms_);
 }
 
 std::string Broker::NoWorkerReason() const {
@@ -397,6 +392,7 @@ void Broker::Publish(Clock::time_point now) {
   snapshot.jobs_failed = jobs_failed_;
   snapshot.workers_lost = workers_lost_;
   snapshot.mean_job_ms = mean_job_ms_;
+  snapshot.queued_by_client = scheduler_.QueueDepthByClient();
   metrics_.SetQueue(double(snapshot.queue_depth), double(snapshot.in_flight));
   const double unusable = double(snapshot.workers.size()) - snapshot.usable_workers();
   metrics_.SetWorkers(snapshot.usable_workers() - busy, busy, unusable);

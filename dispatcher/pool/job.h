@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/memory_budget.h"
 #include "common/protocol.h"
 #include "common/status.h"
 
@@ -47,6 +48,7 @@ struct Job {
   std::uint64_t id = 0;
   JobParams params;
   std::string image;  // encoded input as uploaded
+  MemoryBudget::Lease memory;  // `image` in the dispatcher's memory budget, when its holder counted it there
   Clock::time_point submitted{};
   Clock::time_point deadline = Clock::time_point::max();
   int priority = 0;   // 0..9, higher first; within a level, turns between clients, FIFO for each

@@ -1,5 +1,7 @@
 #include "dispatcher/status/metrics.h"
 
+#include <algorithm>
+
 #include <prometheus/text_serializer.h>
 
 namespace tsdsr::dispatcher {
@@ -77,7 +79,8 @@ Metrics::Metrics()
       results_removed_(BuildCounter()
                            .Name("tsdsr_results_removed_total")
                            .Help("Stored outputs removed, by reason (expired, evicted)")
-                           .Register(*registry_)) {}
+                           .Register(*registry_)),
+      load_(*registry_) {}
 
 void Metrics::CountRequest(std::string_view endpoint, int http_code) {
   requests_.Add({{"endpoint", std::string(endpoint)}, {"code", std::to_string(http_code)}}).Increment();
@@ -145,6 +148,56 @@ void Metrics::SetJobStore(const JobsReport& report) {
 
 void Metrics::CountResultsRemoved(std::string_view reason, int count) {
   results_removed_.Add({{"reason", std::string(reason)}}).Increment(count);
+}
+
+LoadMetrics::LoadMetrics(prometheus::Registry& registry)
+    : held_(prometheus::BuildGauge()
+                .Name("tsdsr_held_bytes")
+                .Help("Request bodies, responses and job inputs the dispatcher holds in memory")
+                .Register(registry)
+                .Add({})),
+      held_limit_(prometheus::BuildGauge()
+                      .Name("tsdsr_held_bytes_limit")
+                      .Help("The memory budget for them (--max-queued-mb)")
+                      .Register(registry)
+                      .Add({})),
+      connections_(
+          prometheus::BuildGauge().Name("tsdsr_http_connections").Help("Open HTTP connections").Register(registry).Add({})),
+      connections_limit_(prometheus::BuildGauge()
+                             .Name("tsdsr_http_connections_limit")
+                             .Help("Open HTTP connections allowed (--max-connections)")
+                             .Register(registry)
+                             .Add({})),
+      refused_(prometheus::BuildCounter()
+                   .Name("tsdsr_refused_total")
+                   .Help("Requests or connections refused under load, by reason (memory, connections, client_limit)")
+                   .Register(registry)),
+      client_waiting_(prometheus::BuildGauge()
+                          .Name("tsdsr_client_jobs_waiting")
+                          .Help("Jobs waiting per client: the 10 deepest, the rest as (other)")
+                          .Register(registry)) {}
+
+void LoadMetrics::Set(const LoadReport& load, const std::vector<std::pair<std::string, std::int64_t>>& clients) {
+  held_.Set(double(load.held_bytes));
+  held_limit_.Set(double(load.max_held_bytes));
+  connections_.Set(double(load.open_connections));
+  connections_limit_.Set(double(load.max_connections));
+  std::lock_guard<std::mutex> lock(mu_);
+  refused_.Add({{"reason", "memory"}}).Increment(double(std::max<std::int64_t>(0, load.refused_memory - counted_memory_)));
+  refused_.Add({{"reason", "connections"}})
+      .Increment(double(std::max<std::int64_t>(0, load.refused_connections - counted_connections_)));
+  counted_memory_ = std::max(counted_memory_, load.refused_memory);
+  counted_connections_ = std::max(counted_connections_, load.refused_connections);
+  std::map<std::string, prometheus::Gauge*> now;
+  for (const auto& [client, waiting] : clients) {
+    prometheus::Gauge& gauge = client_waiting_.Add({{"client", client}});
+    gauge.Set(double(waiting));
+    now[client] = &gauge;
+  }
+  for (const auto& [client, gauge] : clients_) {
+    if (now.count(client) == 0) client_waiting_.Remove(gauge);
+  }
+  clients_ = std::move(now);
 }
 
 std::string Metrics::Serialize() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }

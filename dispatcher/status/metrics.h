@@ -6,6 +6,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -24,6 +26,29 @@ inline constexpr std::string_view kOutcomeTimeout = "timeout";
 inline constexpr std::string_view kOutcomeCancelled = "cancelled";
 inline constexpr std::string_view kOutcomeWorkerError = "worker_error";
 inline constexpr std::string_view kOutcomeBadRequest = "bad_request";
+
+// tsdsr_held_bytes, tsdsr_held_bytes_limit, tsdsr_http_connections, tsdsr_http_connections_limit,
+// tsdsr_refused_total{reason=memory|connections|client_limit} and tsdsr_client_jobs_waiting{client} (bounded by
+// ClientDepths). Thread-safe.
+class LoadMetrics {
+ public:
+  explicit LoadMetrics(prometheus::Registry& registry);
+  void Set(const LoadReport& load, const std::vector<std::pair<std::string, std::int64_t>>& clients);
+  // A request refused because its client has too many jobs waiting.
+  void CountClientLimit() { refused_.Add({{"reason", "client_limit"}}).Increment(); }
+
+ private:
+  prometheus::Gauge& held_;
+  prometheus::Gauge& held_limit_;
+  prometheus::Gauge& connections_;
+  prometheus::Gauge& connections_limit_;
+  prometheus::Family<prometheus::Counter>& refused_;
+  prometheus::Family<prometheus::Gauge>& client_waiting_;
+  std::mutex mu_;
+  std::int64_t counted_memory_ = 0;       // guarded by mu_: refusals already added to the counter
+  std::int64_t counted_connections_ = 0;  // guarded by mu_
+  std::map<std::string, prometheus::Gauge*> clients_;  // guarded by mu_: the labels exported now
+};
 
 struct WorkerGaugeValues {
   double memory_used_bytes = 0;
@@ -52,6 +77,8 @@ class Metrics {
   void SetJobStore(const JobsReport& report);
   // Outputs removed by retention: tsdsr_results_removed_total{reason} (expired, evicted).
   void CountResultsRemoved(std::string_view reason, int count);
+
+  LoadMetrics& load() { return load_; }
 
   // The Prometheus text exposition of everything above.
   std::string Serialize() const;
@@ -83,6 +110,7 @@ class Metrics {
   prometheus::Gauge& result_store_bytes_;
   prometheus::Gauge& result_store_results_;
   prometheus::Family<prometheus::Counter>& results_removed_;
+  LoadMetrics load_;
 
   std::mutex mu_;
   std::map<std::string, WorkerGauges> worker_gauges_;  // guarded by mu_

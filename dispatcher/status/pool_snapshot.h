@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
+#include <cmath>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +32,7 @@ struct PoolSnapshot {
   std::int64_t jobs_failed = 0;
   std::int64_t workers_lost = 0;  // workers dropped as dead or silent since start
   double mean_job_ms = 0;         // moving average of a job's time on a worker, transfer included
+  std::map<std::string, std::size_t> queued_by_client;  // the queue's jobs by client
 
   int usable_workers() const {
     int n = 0;
@@ -36,5 +40,20 @@ struct PoolSnapshot {
     return n;
   }
 };
+
+// Retry-After for work refused under load: the time the pool needs for `backlog` jobs over `slots` slots at
+// `mean_job_ms` each, 1 to 120 s; 2 s when no worker (or no timing) is known (a restarting worker is back in about
+// that).
+inline int EstimateRetryAfterSeconds(std::size_t backlog, int slots, double mean_job_ms) {
+  if (slots <= 0 || mean_job_ms <= 0) return 2;
+  const double seconds = std::ceil(double(backlog) / slots * mean_job_ms / 1000);
+  return static_cast<int>(std::clamp(seconds, 1.0, 120.0));
+}
+
+inline int EstimateRetryAfterSeconds(const PoolSnapshot& pool) {
+  int slots = 0;
+  for (const auto& w : pool.workers) slots += w.description.status == "ok" ? w.description.slots : 0;
+  return EstimateRetryAfterSeconds(pool.queue_depth + pool.in_flight, slots, pool.mean_job_ms);
+}
 
 }  // namespace tsdsr::dispatcher

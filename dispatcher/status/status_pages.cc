@@ -106,7 +106,7 @@ json HealthJson(const PoolSnapshot& pool, const ServiceInfo& service) {
               {"draining", service.draining}};
 }
 
-json InfoJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsReport& jobs) {
+json InfoJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsReport& jobs, const LoadReport& load) {
   json workers = json::array();
   json devices = json::array();
   for (const auto& w : pool.workers) {
@@ -130,6 +130,7 @@ json InfoJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsRe
               {"devices", devices},
               {"workers", workers},
               {"jobs", JobsJson(jobs)},
+              {"limits", LoadJson(load)},
               {"endpoints",
                {{"POST /upscale", "Upscale one image (multipart field 'file' or a raw image body)"},
                 {"POST /upscale_batch", "Upscale many images (multipart fields 'files'); outputs kept for download"},
@@ -147,7 +148,39 @@ json InfoJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsRe
                 {"GET /metrics", "Prometheus metrics"}}}};
 }
 
-json StatsJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsReport& jobs) {
+std::vector<std::pair<std::string, std::int64_t>> ClientDepths(const PoolSnapshot& pool, const JobsReport& jobs,
+                                                               size_t top) {
+  std::map<std::string, std::int64_t> waiting(jobs.unfinished_by_client.begin(), jobs.unfinished_by_client.end());
+  for (const auto& [client, depth] : pool.queued_by_client) waiting[client] += static_cast<std::int64_t>(depth);
+  std::vector<std::pair<std::string, std::int64_t>> sorted(waiting.begin(), waiting.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (sorted.size() > top) {
+    std::int64_t other = 0;
+    for (size_t i = top; i < sorted.size(); ++i) other += sorted[i].second;
+    sorted.resize(top);
+    sorted.emplace_back("(other)", other);
+  }
+  return sorted;
+}
+
+json LoadJson(const LoadReport& load) {
+  return json{{"memory",
+               {{"held_bytes", load.held_bytes},
+                {"max_bytes", load.max_held_bytes},
+                {"peak_bytes", load.peak_held_bytes},
+                {"refused", load.refused_memory}}},
+              {"connections",
+               {{"open", load.open_connections}, {"max", load.max_connections}, {"refused", load.refused_connections}}},
+              {"max_client_jobs", load.max_client_jobs}};
+}
+
+json ClientsJson(const std::vector<std::pair<std::string, std::int64_t>>& clients) {
+  json list = json::array();
+  for (const auto& [client, waiting] : clients) list.push_back({{"client", client}, {"waiting", waiting}});
+  return list;
+}
+
+json StatsJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsReport& jobs, const LoadReport& load) {
   json workers = json::array();
   for (const auto& w : pool.workers) workers.push_back(WorkerJson(w));
   json stats{{"timestamp", FormatUtc(UnixMillisNow(), /*millis=*/false)},
@@ -158,7 +191,9 @@ json StatsJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsR
              {"workers_lost", pool.workers_lost},
              {"draining", service.draining},
              {"workers", workers},
-             {"jobs", JobsJson(jobs)}};
+             {"jobs", JobsJson(jobs)},
+             {"load", LoadJson(load)},
+             {"clients", ClientsJson(ClientDepths(pool, jobs, 20))}};
   if (const WorkerView* first = FirstWorker(pool)) {
     const auto& m = MemoryOf(*first);
     stats["device"] = first->description.device;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,9 +38,34 @@ struct JobsReport {
   std::int64_t result_ttl_ms = 0;                // --result-ttl; 0 = outputs never expire
   std::int64_t waiting = 0;                      // accepted jobs not handed to the pool yet
   std::int64_t in_pool = 0;                      // handed to the pool, not answered
+  std::map<std::string, std::int64_t> unfinished_by_client;  // async jobs accepted and not finished, by client
   std::string data_dir;
   std::int64_t available_bytes = -1;             // free space of the data dir; -1 = unknown
 };
+
+// The front door under load: the memory held for requests and jobs against its budget, open connections against
+// their maximum, and what was refused for either.
+struct LoadReport {
+  std::int64_t held_bytes = 0;      // request bodies, responses and job inputs in memory now
+  std::int64_t max_held_bytes = 0;  // the budget (--max-queued-mb); 0 = none
+  std::int64_t peak_held_bytes = 0;
+  std::int64_t refused_memory = 0;  // requests refused for the budget, since start
+  std::int64_t open_connections = 0;
+  std::int64_t max_connections = 0;
+  std::int64_t refused_connections = 0;  // connections refused over the maximum, since start
+  std::int64_t max_client_jobs = 0;      // --max-client-jobs; 0 = no limit
+};
+
+// Jobs waiting per client (the pool's queue and the async jobs accepted): the `top` deepest, deepest first, and the
+// rest summed as "(other)" so that the list (and the metric's labels) stay bounded.
+std::vector<std::pair<std::string, std::int64_t>> ClientDepths(const PoolSnapshot& pool, const JobsReport& jobs,
+                                                               size_t top);
+
+// {"memory": {"held_bytes", "max_bytes", "peak_bytes", "refused"}, "connections": {"open", "max", "refused"},
+//  "max_client_jobs"}.
+nlohmann::json LoadJson(const LoadReport& load);
+// [{"client", "waiting"}, ...].
+nlohmann::json ClientsJson(const std::vector<std::pair<std::string, std::int64_t>>& clients);
 
 // {"by_status": {...every state...}, "waiting", "in_pool", "store": {"data_dir", "results", "result_bytes",
 //  "input_bytes", "max_bytes", "result_ttl_s", "available_bytes"}}.
@@ -50,8 +77,11 @@ nlohmann::json HealthJson(const PoolSnapshot& pool, const ServiceInfo& service);
 // True when /health answers 200: at least one worker can serve.
 bool IsHealthy(const PoolSnapshot& pool);
 
-// Both carry JobsJson(jobs) as "jobs".
-nlohmann::json InfoJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsReport& jobs);
-nlohmann::json StatsJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsReport& jobs);
+// Both carry JobsJson(jobs) as "jobs"; /info has LoadJson(load) as "limits", /stats as "load" with the 20 deepest
+// clients (ClientDepths) as "clients".
+nlohmann::json InfoJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsReport& jobs,
+                        const LoadReport& load);
+nlohmann::json StatsJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsReport& jobs,
+                         const LoadReport& load);
 
 }  // namespace tsdsr::dispatcher

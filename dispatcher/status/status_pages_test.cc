@@ -59,7 +59,12 @@ TEST(StatusPagesTest, InfoAndStatsCarryThePythonServersFieldsAndPerWorkerDetail)
   jobs.stored_results = 5;
   jobs.result_bytes = 12345;
   jobs.data_dir = "/var/lib/tsdsr";
-  auto info = InfoJson(pool, service, jobs);
+  LoadReport load;
+  load.held_bytes = 1000;
+  load.max_held_bytes = 4000;
+  load.open_connections = 12;
+  load.max_connections = 10000;
+  auto info = InfoJson(pool, service, jobs, load);
   EXPECT_EQ(info["name"], "TSD-SR Serve");
   EXPECT_EQ(info["cuda_available"], true);
   EXPECT_EQ(info["gpu"], "NVIDIA H100");
@@ -68,7 +73,11 @@ TEST(StatusPagesTest, InfoAndStatsCarryThePythonServersFieldsAndPerWorkerDetail)
   EXPECT_EQ(info["workers"][0]["id"], "a");
   EXPECT_EQ(info["scales"], nlohmann::json({2, 4}));
   EXPECT_EQ(info["jobs"]["store"]["data_dir"], "/var/lib/tsdsr");
-  auto stats = StatsJson(pool, service, jobs);
+  EXPECT_EQ(info["limits"]["memory"]["held_bytes"], 1000);
+  EXPECT_EQ(info["limits"]["memory"]["max_bytes"], 4000);
+  EXPECT_EQ(info["limits"]["connections"]["open"], 12);
+  auto stats = StatsJson(pool, service, jobs, load);
+  EXPECT_EQ(stats["load"]["connections"]["max"], 10000);
   EXPECT_EQ(stats["queue_depth"], 3);
   EXPECT_EQ(stats["in_flight"], 1);
   EXPECT_EQ(stats["jobs_done"], 7);
@@ -81,6 +90,17 @@ TEST(StatusPagesTest, InfoAndStatsCarryThePythonServersFieldsAndPerWorkerDetail)
   EXPECT_EQ(stats["jobs"]["store"]["results"], 5);
   EXPECT_EQ(stats["jobs"]["store"]["result_bytes"], 12345);
   EXPECT_TRUE(stats["jobs"]["store"]["available_bytes"].is_null()) << "unknown is null, not a sentinel";
+}
+
+TEST(StatusPagesTest, ClientDepthsAreTheDeepestAndTheRestSummed) {
+  PoolSnapshot pool;
+  pool.queued_by_client = {{"a", 3}, {"b", 1}, {"c", 5}};
+  JobsReport jobs;
+  jobs.unfinished_by_client = {{"a", 10}, {"d", 2}};
+  using Depths = std::vector<std::pair<std::string, std::int64_t>>;
+  EXPECT_EQ(ClientDepths(pool, jobs, 10), (Depths{{"a", 13}, {"c", 5}, {"d", 2}, {"b", 1}}));
+  EXPECT_EQ(ClientDepths(pool, jobs, 2), (Depths{{"a", 13}, {"c", 5}, {"(other)", 3}}));
+  EXPECT_EQ(ClientsJson(ClientDepths(pool, jobs, 1))[1], nlohmann::json({{"client", "(other)"}, {"waiting", 8}}));
 }
 
 }  // namespace
