@@ -147,8 +147,19 @@ Status HttpClient::TransportError(int curl_code, long os_errno, const char* deta
 
 namespace {
 
+// Bodies from this size on wait for `100 Continue` (the server answers it at once): one the server refuses at its
+// head (too large, its memory budget full) is then never sent.
+constexpr size_t kExpectContinueBytes = size_t{1} << 20;
+
+size_t BodyBytes(const HttpRequest& request) {
+  size_t bytes = request.body.size();
+  for (const auto& part : request.parts) bytes += part.bytes.size();
+  return bytes;
+}
+
 // Request headers as a curl list: the request's own, then the defaults it does not set. `Expect: 100-continue`
-// is switched off unless the caller sets Expect.
+// is sent for bodies of kExpectContinueBytes or more and switched off for smaller ones, unless the caller sets
+// Expect.
 std::unique_ptr<curl_slist, SlistDeleter> BuildHeaders(
     const HttpRequest& request, const std::vector<std::pair<std::string, std::string>>& defaults) {
   std::unique_ptr<curl_slist, SlistDeleter> headers;
@@ -162,7 +173,10 @@ std::unique_ptr<curl_slist, SlistDeleter> BuildHeaders(
                                         [&](const auto& header) { return AsciiLower(header.first) == AsciiLower(name); });
     if (!overridden) headers.reset(curl_slist_append(headers.release(), (name + ": " + value).c_str()));
   }
-  if (!has_expect) headers.reset(curl_slist_append(headers.release(), "Expect:"));
+  if (!has_expect) {
+    const bool large = BodyBytes(request) >= kExpectContinueBytes;
+    headers.reset(curl_slist_append(headers.release(), large ? "Expect: 100-continue" : "Expect:"));
+  }
   return headers;
 }
 

@@ -44,8 +44,9 @@ struct HttpRequest {
 };
 
 // Sends requests to one server over one reused libcurl handle, so the connection is kept alive between
-// requests. NOT thread-safe: use one HttpClient per thread. `Expect: 100-continue` is switched off unless
-// the request sets an Expect header itself.
+// requests. NOT thread-safe: use one HttpClient per thread. Bodies of 1 MiB or more are sent with
+// `Expect: 100-continue` (a refusal at the head costs no upload), smaller ones without, unless the request sets an
+// Expect header itself.
 class HttpClient {
  public:
   // `base_url` like "http://127.0.0.1:8090" (a trailing '/' is dropped). `timeout` bounds each whole

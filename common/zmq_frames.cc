@@ -49,16 +49,22 @@ Result<std::vector<std::string>> ReceiveFrames(zmq::socket_t& socket) {
   return frames;
 }
 
-Status SendMessage(zmq::socket_t& socket, const std::string& identity, const proto::Message& message) {
-  const char command = static_cast<char>(message.command);
-  const std::string header = message.header.dump();
+Status SendMessage(zmq::socket_t& socket, const std::string& identity, proto::Command command,
+                   const nlohmann::json& header, const std::vector<std::string_view>& payload) {
+  const char command_byte = static_cast<char>(command);
+  const std::string header_text = header.dump();
   std::vector<zmq::const_buffer> buffers;
   if (!identity.empty()) buffers.push_back(zmq::buffer(identity));
   buffers.push_back(zmq::buffer(proto::kTag.data(), proto::kTag.size()));
-  buffers.push_back(zmq::buffer(&command, 1));
-  buffers.push_back(zmq::buffer(header));
-  for (const auto& p : message.payload) buffers.push_back(zmq::buffer(p));
+  buffers.push_back(zmq::buffer(&command_byte, 1));
+  buffers.push_back(zmq::buffer(header_text));
+  for (const auto& p : payload) buffers.push_back(zmq::buffer(p.data(), p.size()));
   return SendBuffers(socket, buffers);
+}
+
+Status SendMessage(zmq::socket_t& socket, const std::string& identity, const proto::Message& message) {
+  return SendMessage(socket, identity, message.command, message.header,
+                     std::vector<std::string_view>(message.payload.begin(), message.payload.end()));
 }
 
 void ConfigureSocket(zmq::socket_t& socket, int linger_ms, bool router) {

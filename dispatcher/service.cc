@@ -169,6 +169,7 @@ Status DispatcherService::StartWorkers(const DispatcherOptions& options, const s
                    "--color-fix",    options.color_fix,
                    "--dtype",        options.dtype,
                    "--heartbeat-ms", std::to_string(options.heartbeat_ms),
+                   "--heartbeat-misses", std::to_string(options.heartbeat_misses),
                    "--log-level",    options.log_level};
   if (curve_) s.common_args.insert(s.common_args.end(), {"--curve-dir", curve_->local_worker_dir()});
   if (!options.models_dir.empty()) s.common_args.insert(s.common_args.end(), {"--models-dir", options.models_dir});

@@ -53,14 +53,14 @@ struct Response {
 // A blocking TCP client with timeouts, speaking raw HTTP/1.x.
 class RawClient {
  public:
-  explicit RawClient(uint16_t port) {
+  explicit RawClient(uint16_t port, std::chrono::seconds send_timeout = std::chrono::seconds(5)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const timeval send_timeout{5, 0};  // a Send the server stopped reading fails instead of hanging
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+    const timeval send_limit{static_cast<time_t>(send_timeout.count()), 0};  // a Send the server stopped reading
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);  // fails instead of hanging
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   }
   ~RawClient() { ::close(fd_); }

@@ -119,8 +119,8 @@ class ServerTransport final : public Tcp::Transport, public std::enable_shared_f
   // Any thread: a response of `bytes` to `peer` has been queued; they count in the memory budget until written.
   // Once written, the request counts as answered and, if `close`, the connection is closed (lingering).
   void ResponseQueued(std::weak_ptr<Tcp::Peer> peer, bool close, size_t bytes) {
-    MemoryBudget::Lease held;
-    if (config_->options.budget) held = config_->options.budget->Force(static_cast<std::int64_t>(bytes));
+    MemoryBudget::Lease held;  // twice: the answer being sent and Pistache's copy of it, until written
+    if (config_->options.budget) held = config_->options.budget->Force(2 * static_cast<std::int64_t>(bytes));
     sent_queue_.push(Sent{std::move(peer), close, std::move(held)});
   }
 

@@ -319,7 +319,7 @@ void Broker::Dispatch(Clock::time_point now) {
       header.timeout_ms = std::max<std::int64_t>(1, std::chrono::ceil<std::chrono::milliseconds>(job.deadline - now).count());
     }
     std::string identity = assignment->worker->identity;
-    Status sent = SendMessage(router_, identity, proto::Make(proto::Command::kJob, header, {job.image}));
+    Status sent = SendMessage(router_, identity, proto::Command::kJob, nlohmann::json(header), {job.image});
     if (!sent.ok()) {
       DropWorker(identity, "send failed: " + sent.message());  // requeues the job
     } else if (job.on_started) {
