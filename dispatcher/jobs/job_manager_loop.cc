@@ -219,6 +219,7 @@ JobPtr JobManager::BuildJob(Active& active) {
   job->params = JobParams{r.spec.scale, r.spec.process_size, r.spec.format, r.spec.input_width, r.spec.input_height, {}};
   job->priority = r.spec.priority;
   job->client = r.spec.client;
+  job->stored = active.batch == nullptr;  // a batch's files wait in the pool as its request's
   job->submitted = Clock::now();
   if (left_ms > 0) job->deadline = job->submitted + std::chrono::milliseconds(left_ms);
   Wire(*job, r.id);

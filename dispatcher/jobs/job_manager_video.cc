@@ -56,6 +56,7 @@ JobPtr JobManager::BuildChunkJob(Active& active, int chunk) {
                           spec.input_width, spec.input_height, active.video->ChunkHeader(chunk)};
   job->priority = spec.priority;
   job->client = spec.client;
+  job->stored = true;
   job->image = std::move(*payload);
   job->submitted = Clock::now();
   Wire(*job, ChunkKey(active.record.id, chunk));

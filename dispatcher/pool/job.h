@@ -53,6 +53,7 @@ struct Job {
   Clock::time_point deadline = Clock::time_point::max();
   int priority = 0;   // 0..9, higher first; within a level, turns between clients, FIFO for each
   std::string client;  // who asked (an API key's name, a client id or a peer address); empty is one client
+  bool stored = false;  // an async job or video chunk: the job manager counts it among its client's jobs
   int attempts = 0;  // sends to a worker so far
   std::string worker;                  // identity of the worker holding it, empty while queued
   Clock::time_point first_sent{};      // set on the first send

@@ -18,9 +18,14 @@ bool WorkerState::Accepts(const Job& job) const {
 bool Scheduler::Enqueue(JobPtr& job) {
   if (order_.size() >= options_.max_queue) return false;
   order_.Push({job->id, job->client, job->priority, ++arrivals_});
+  Queue(std::move(job));
+  return true;
+}
+
+void Scheduler::Queue(JobPtr job) {
+  if (!job->stored) direct_by_client_[job->client] += 1;
   const std::uint64_t id = job->id;
   queued_[id] = std::move(job);
-  return true;
 }
 
 bool Scheduler::CanEverServe(const Job& job) const {
@@ -31,6 +36,10 @@ JobPtr Scheduler::Unqueue(std::uint64_t job_id) {
   auto it = queued_.find(job_id);
   JobPtr job = std::move(it->second);
   queued_.erase(it);
+  if (!job->stored) {
+    auto count = direct_by_client_.find(job->client);
+    if (--count->second == 0) direct_by_client_.erase(count);
+  }
   return job;
 }
 
@@ -113,8 +122,7 @@ std::vector<JobPtr> Scheduler::Reclaim(WorkerState& worker) {
       failed.push_back(std::move(job));
     } else {
       order_.PushAhead({job->id, job->client, job->priority, ++arrivals_});
-      const std::uint64_t id = job->id;
-      queued_[id] = std::move(job);
+      Queue(std::move(job));
     }
   }
   return failed;

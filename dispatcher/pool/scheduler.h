@@ -108,8 +108,8 @@ class Scheduler {
   const WorkerState* FindWorker(const std::string& identity) const;
   const std::map<std::string, WorkerState>& workers() const { return workers_; }
   size_t queue_depth() const { return order_.size(); }
-  // Queued jobs per client.
-  std::map<std::string, size_t> QueueDepthByClient() const { return order_.DepthByClient(); }
+  // Queued jobs per client, those the job manager counts itself (Job::stored) left out.
+  const std::map<std::string, size_t>& QueueDepthByClient() const { return direct_by_client_; }
   size_t in_flight() const;
   bool HasUsableWorker() const;
 
@@ -118,11 +118,13 @@ class Scheduler {
   std::vector<JobPtr> Reclaim(WorkerState& worker);
   // The worker with a free slot that should take `job`; nullptr when none accepts it.
   WorkerState* PickWorker(const Job& job);
+  void Queue(JobPtr job);                // puts a job in queued_ (its order entry is made already)
   JobPtr Unqueue(std::uint64_t job_id);  // takes a job out of queued_ (its order entry is already gone)
 
   SchedulerOptions options_;
   FairOrder<std::uint64_t> order_;              // of the queued jobs
   std::map<std::uint64_t, JobPtr> queued_;      // by id
+  std::map<std::string, size_t> direct_by_client_;  // of queued_, the jobs not Job::stored, by client
   std::int64_t arrivals_ = 0;                   // Enqueue's count: arrival order within a round
   std::map<std::string, WorkerState> workers_;
 };

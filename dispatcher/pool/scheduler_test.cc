@@ -294,9 +294,14 @@ TEST_F(SchedulerTest, ClientsTakeTurnsWithinAPriority) {
   urgent->client = "a";
   urgent->priority = 5;
   ASSERT_TRUE(scheduler_.Enqueue(urgent));
-  EXPECT_EQ(scheduler_.QueueDepthByClient(), (std::map<std::string, size_t>{{"a", 7}, {"b", 1}}));
+  JobPtr stored = MakeJob(9);
+  stored->client = "b";
+  stored->stored = true;
+  ASSERT_TRUE(scheduler_.Enqueue(stored));
+  EXPECT_EQ(scheduler_.QueueDepthByClient(), (std::map<std::string, size_t>{{"a", 7}, {"b", 1}}))
+      << "a stored job is counted by the job manager";
   AddWorker("w", 1);
-  EXPECT_EQ(DrainOneAtATime(), (std::vector<std::uint64_t>{8, 1, 7, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(DrainOneAtATime(), (std::vector<std::uint64_t>{8, 1, 7, 2, 9, 3, 4, 5, 6}));
 }
 
 }  // namespace
