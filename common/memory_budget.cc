@@ -1,8 +1,32 @@
 #include "common/memory_budget.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <fstream>
+#include <string>
 
 namespace tsdsr {
+namespace {
+
+constexpr std::int64_t kMinDefaultBudget = std::int64_t{256} << 20;
+
+// The memory limit of this process's control group (v2, then v1); 0 when none is set.
+std::int64_t CgroupLimit() {
+  for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(path);
+    std::string text;
+    if (!(in >> text) || text == "max") continue;
+    try {
+      const long long value = std::stoll(text);
+      if (value > 0 && value < (std::int64_t{1} << 60)) return value;  // v1 says "unlimited" as a huge number
+    } catch (const std::exception&) {
+    }
+  }
+  return 0;
+}
+
+}  // namespace
 
 MemoryBudget::Lease& MemoryBudget::Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
@@ -58,6 +82,22 @@ void MemoryBudget::Add(std::int64_t bytes) {
   std::int64_t peak = peak_.load();
   while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
   }
+}
+
+std::int64_t DefaultMemoryBudgetBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  std::int64_t memory = pages > 0 && page > 0 ? std::int64_t{pages} * page : 0;
+  const std::int64_t cgroup = CgroupLimit();
+  if (cgroup > 0 && (memory == 0 || cgroup < memory)) memory = cgroup;
+  return std::max(kMinDefaultBudget, memory / 4);
+}
+
+std::int64_t WorkerJobBytes(std::int64_t payload_bytes, int input_width, int input_height, int scale) {
+  constexpr std::int64_t kPerPixel = 3 + 3 * 4;  // 8-bit BGR, and float32 channels for the model
+  const std::int64_t in = std::max<std::int64_t>(1, std::int64_t{input_width} * input_height);
+  const std::int64_t out = in * scale * scale;
+  return payload_bytes + in * kPerPixel + out * kPerPixel + out * 3;  // the last: the encoded answer, at worst raw
 }
 
 }  // namespace tsdsr

@@ -60,4 +60,14 @@ class MemoryBudget : public std::enable_shared_from_this<MemoryBudget> {
   std::atomic<std::int64_t> refusals_{0};
 };
 
+// The default budget of a process: a quarter of the machine's memory, or of the control group's limit when that
+// is lower (a container), and at least 256 MiB.
+std::int64_t DefaultMemoryBudgetBytes();
+
+// At most what one job holds in a worker while it runs, estimated from what the dispatcher knows before sending
+// it: the payload, the decoded input and the upscaled output (8-bit and as float tensors) and the encoded answer;
+// for a video chunk, one frame in and out at a time besides the payload. The model's own tiles are bounded apart
+// (the worker's --tile-memory-mb). Unknown sizes (0) count as one pixel.
+std::int64_t WorkerJobBytes(std::int64_t payload_bytes, int input_width, int input_height, int scale);
+
 }  // namespace tsdsr

@@ -73,5 +73,17 @@ TEST(MemoryBudgetTest, ConcurrentHoldersNeverExceedTheLimit) {
   EXPECT_LE(budget->peak(), 1000);
 }
 
+TEST(MemoryBudgetTest, TheDefaultIsAQuarterOfTheMachineAndAtLeast256MiB) {
+  EXPECT_GE(DefaultMemoryBudgetBytes(), std::int64_t{256} << 20);
+}
+
+TEST(MemoryBudgetTest, AWorkerJobHoldsItsPayloadInputAndOutput) {
+  const std::int64_t hd = WorkerJobBytes(1 << 20, 1920, 1080, 2);
+  EXPECT_GT(hd, std::int64_t{1920} * 1080 * 4 * 15) << "the output as floats alone";
+  EXPECT_LT(hd, std::int64_t{1920} * 1080 * 100);
+  EXPECT_GT(WorkerJobBytes(0, 1920, 1080, 4), hd) << "a larger scale holds more";
+  EXPECT_EQ(WorkerJobBytes(100, 0, 0, 2) - WorkerJobBytes(0, 0, 0, 2), 100);
+}
+
 }  // namespace
 }  // namespace tsdsr

@@ -148,7 +148,7 @@ void to_json(json& j, const WorkerDescription& v) {
            {"device", v.device}, {"device_name", v.device_name},
            {"model", v.model},   {"model_name", v.model_name},
            {"scales", v.scales}, {"split_margins", v.split_margins}, {"encoders", v.encoders}, {"dtype", v.dtype},
-           {"slots", v.slots},
+           {"slots", v.slots}, {"memory_budget", v.memory_budget},
            {"status", v.status}, {"error", v.error},       {"memory", v.memory},
            {"version", v.version}};
 }
@@ -161,7 +161,8 @@ void to_json(json& j, const WorkerLiveStats& v) {
 
 void to_json(json& j, const JobHeader& v) {
   j = json{{"job_id", v.job_id}, {"scale", v.scale},           {"process_size", v.process_size},
-           {"format", v.format}, {"timeout_ms", v.timeout_ms}, {"attempt", v.attempt}, {"kind", v.kind}};
+           {"format", v.format}, {"timeout_ms", v.timeout_ms}, {"attempt", v.attempt}, {"kind", v.kind},
+           {"input_width", v.input_width}, {"input_height", v.input_height}};
   if (v.kind == kVideoChunkJob) {
     j.update({{"first_pts", v.first_pts}, {"last_pts", v.last_pts}, {"frames", v.frames}, {"codec", v.codec},
               {"encoder", v.encoder}, {"crf", v.crf}, {"preset", v.preset}, {"container", v.container}, {"tb_num", v.tb_num},
@@ -218,6 +219,7 @@ Result<WorkerDescription> ParseWorkerDescription(const json& j) {
   r.Optional("dtype", v.dtype);
   r.Optional("split_margins", v.split_margins);
   r.Optional("encoders", v.encoders);
+  r.Optional("memory_budget", v.memory_budget);
   r.Optional("status", v.status);
   r.Optional("error", v.error);
   r.Optional("version", v.version);
@@ -253,6 +255,8 @@ Result<JobHeader> ParseJobHeader(const json& j) {
   r.Optional("timeout_ms", v.timeout_ms);
   r.Optional("attempt", v.attempt);
   r.Optional("kind", v.kind);
+  r.Optional("input_width", v.input_width);
+  r.Optional("input_height", v.input_height);
   if (v.kind == kVideoChunkJob) {
     r.Required("first_pts", v.first_pts);
     r.Required("last_pts", v.last_pts);

@@ -70,6 +70,8 @@ struct WorkerDescription {
   std::vector<std::string> encoders;
   std::string dtype;        // "float32", "float16", ...
   int slots = 2;            // jobs it accepts at once (one computing, the rest prefetched)
+  // Bytes its jobs may hold at once (WorkerJobBytes of each): the dispatcher sends it no more; 0 = no bound.
+  std::int64_t memory_budget = 0;
   std::string status = "ok";
   std::string error;
   MemoryStats memory;
@@ -97,6 +99,8 @@ struct JobHeader {
   std::int64_t timeout_ms = 0; // time left when sent; 0 = none
   int attempt = 1;
   std::string kind = std::string(kImageJob);  // kImageJob: payload[0] is an image; kVideoChunkJob: a video chunk
+  int input_width = 0;   // of the image or of the video's frames, as the dispatcher probed it; 0 = unknown
+  int input_height = 0;
   // Video chunks: payload[0] holds the source's video packets from the keyframe before the range (a NUT file);
   // the worker makes the frames whose presentation timestamps (in that stream's time base) are within
   // [first_pts, last_pts], `frames` of them, and encodes them as one segment.

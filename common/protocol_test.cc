@@ -39,6 +39,7 @@ TEST(ProtocolTest, WorkerDescriptionRoundTrip) {
   d.status = "error";
   d.error = "weights missing";
   d.encoders = {"libx265", "hevc_nvenc"};
+  d.memory_budget = std::int64_t{6} << 30;
   nlohmann::json j = d;
   auto parsed = ParseWorkerDescription(j);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
@@ -48,6 +49,7 @@ TEST(ProtocolTest, WorkerDescriptionRoundTrip) {
   EXPECT_EQ(parsed->memory.total, 80LL << 30);
   EXPECT_EQ(parsed->error, "weights missing");
   EXPECT_EQ(parsed->encoders, (std::vector<std::string>{"libx265", "hevc_nvenc"}));
+  EXPECT_EQ(parsed->memory_budget, std::int64_t{6} << 30);
   j["encoders"] = {"libx265", 3};
   EXPECT_FALSE(ParseWorkerDescription(j).ok()) << "an encoder name that is not a string";
 }

@@ -131,6 +131,8 @@ void AddLoadOptions(CLI::App& app, DispatcherOptions& o) {
       ->capture_default_str();
   app.add_option("--keepalive-timeout-ms", o.keepalive_timeout_ms, "An idle connection is closed after this")
       ->capture_default_str();
+  app.add_option("--worker-memory-mb", o.worker_memory_mb, "Local workers' --memory-budget-mb: what their jobs "
+                 "may hold at once (0 = theirs: a quarter of the memory)")->capture_default_str();
   app.add_option("--max-client-jobs", o.max_client_jobs, "Jobs one client (API key name, X-Client-Id or address) "
                  "may have waiting; more get 429 (0 = no limit)")->capture_default_str();
 }
@@ -171,6 +173,7 @@ Status ValidateDispatcherOptions(const DispatcherOptions& o) {
     if (ms < 100 || ms > 3600000) return OutOf(name, "within 100..3600000");
   }
   if (o.max_client_jobs < 0) return OutOf("max-client-jobs", "0 (no limit) or more");
+  if (o.worker_memory_mb < 0) return OutOf("worker-memory-mb", "0 (the workers' default) or more");
   if (o.max_timeout_ms < 1) return OutOf("max-timeout-ms", "at least 1");
   if (o.drain_timeout_ms < 0) return OutOf("drain-timeout-ms", "0 or more");
   TSDSR_RETURN_IF_ERROR(CheckDuration("result-ttl", o.result_ttl));

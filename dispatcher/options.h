@@ -27,6 +27,7 @@ struct DispatcherOptions {
   std::int64_t latent_seed = -1;    // local workers' --latent-seed (tsdsr:SD3_DIR)
   std::string device = "auto";      // devices of local workers: auto, cpu, cuda
   std::string models_dir;           // local workers' --models-dir (builtin:NAME); empty = the workers' default
+  std::int64_t worker_memory_mb = 0;  // local workers' --memory-budget-mb; 0 = theirs (a quarter of the memory)
   std::string worker_endpoint = "tcp://127.0.0.1:5555";  // ZeroMQ ROUTER bind address
   std::string worker_binary;        // default: tsdsr-worker beside this program
   int http_threads = 4;

@@ -173,6 +173,9 @@ Status DispatcherService::StartWorkers(const DispatcherOptions& options, const s
                    "--log-level",    options.log_level};
   if (curve_) s.common_args.insert(s.common_args.end(), {"--curve-dir", curve_->local_worker_dir()});
   if (!options.models_dir.empty()) s.common_args.insert(s.common_args.end(), {"--models-dir", options.models_dir});
+  if (options.worker_memory_mb > 0) {
+    s.common_args.insert(s.common_args.end(), {"--memory-budget-mb", std::to_string(options.worker_memory_mb)});
+  }
   if (options.model_scale != 0) {
     s.common_args.insert(s.common_args.end(), {"--model-scale", std::to_string(options.model_scale)});
   }

@@ -287,5 +287,39 @@ TEST(LoadE2eTest, AClientOverItsLimitGets429AndOthersGoOn) {
   EXPECT_EQ(malformed->status, 400) << malformed->body;
 }
 
+// Workers announce a memory budget (--worker-memory-mb here): an image whose job would need more than any worker's
+// whole budget is refused with 413 before it is sent; jobs that fit one at a time but not together run one after
+// the other on a worker with free slots.
+TEST(LoadE2eTest, WorkersAreSentNoMoreThanTheirMemoryBudget) {
+  auto cluster = Cluster::Start(1, {"--model", "simulated:100", "--worker-memory-mb", "256",
+                                    "--split-min-pixels", "0"});
+  ASSERT_NE(cluster, nullptr);
+  EXPECT_EQ(cluster->GetJson("/info")["workers"][0]["memory_budget_bytes"], std::int64_t{256} << 20);
+  auto http = NewClient(*cluster);
+  const ImageFile too_big{"big.png", "image/png", EncodePng(TestImage(2048, 1536))};
+  auto refused = UpscaleDirect(*http, too_big, "upscale=2&process_size=256");
+  EXPECT_EQ(refused.status, 413) << refused.body;
+  EXPECT_NE(refused.body.find("memory budget"), std::string::npos) << refused.body;
+  // Two images of about 150 MiB each on one worker of two slots: both are answered, one after the other.
+  const ImageFile large{"large.png", "image/png", EncodePng(TestImage(1600, 1100))};
+  std::vector<std::thread> both;
+  std::vector<long> statuses(2);
+  for (int i = 0; i < 2; ++i) {
+    both.emplace_back([&, i] {
+      auto client = NewClient(*cluster);
+      statuses[size_t(i)] = UpscaleDirect(*client, large, "upscale=2&process_size=256").status;
+    });
+  }
+  bool seen_one_at_a_time = false;
+  for (int i = 0; i < 100 && !seen_one_at_a_time; ++i) {
+    const nlohmann::json stats = cluster->GetJson("/stats");
+    seen_one_at_a_time = stats["in_flight"] == 1 && stats["queue_depth"] == 1;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  for (auto& t : both) t.join();
+  EXPECT_TRUE(seen_one_at_a_time) << "the second waited in the queue while the worker had a free slot";
+  EXPECT_EQ(statuses, (std::vector<long>{200, 200}));
+}
+
 }  // namespace
 }  // namespace tsdsr::testing

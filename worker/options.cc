@@ -47,6 +47,9 @@ WorkerCommandLine ParseWorkerCommandLine(const std::vector<std::string>& args) {
                  "and interpolation, which then get tiles as large as that allows; 0 = process_size tiles")
       ->capture_default_str();
   app.add_option("--max-pixels", o.max_pixels, "Largest input image in pixels")->capture_default_str();
+  app.add_option("--memory-budget-mb", o.memory_budget_mb, "MiB its jobs may hold at once (payload, decoded input "
+                 "and output); announced, and the dispatcher sends no more (0 = a quarter of the memory)")
+      ->capture_default_str();
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   app.add_option("--models-dir", o.models_dir, "Folder of the builtin:NAME models (scripts/fetch-models fills "
                  "<repo>/models; default: $TSDSR_MODELS_DIR, else <repo>/models found from the binary)");
@@ -68,6 +71,7 @@ Status ValidateWorkerOptions(const WorkerOptions& o) {
   if (o.tile_batch < 1 || o.tile_batch > 64) return OutOf("tile-batch", "within 1..64");
   if (o.tile_memory_mb < 0 || o.tile_memory_mb > 1048576) return OutOf("tile-memory-mb", "within 0..1048576");
   if (o.max_pixels < 1) return OutOf("max-pixels", "at least 1");
+  if (o.memory_budget_mb < 0) return OutOf("memory-budget-mb", "0 (a quarter of the memory) or more");
   if (!IsLogLevel(o.log_level)) return OutOf("log-level", "trace, debug, info, warn, error or off");
   return Status::Ok();
 }

@@ -28,6 +28,8 @@ struct WorkerOptions {
   int tile_batch = 4;                            // tiles per model call
   int tile_memory_mb = 2048;                     // one model call's memory with free tiles; 0 = process_size tiles
   std::int64_t max_pixels = 4096LL * 4096;       // larger inputs are refused
+  std::int64_t memory_budget_mb = 0;             // what its jobs may hold at once (announced); 0 = a quarter of
+                                                 // the machine's (or container's) memory
   std::string log_level = "info";
   std::string models_dir;  // builtin:NAME models; empty = $TSDSR_MODELS_DIR, else <repo>/models beside the binary
   std::string curve_dir;  // CURVE keys: DIR/worker.key (+ worker.pub) and DIR/dispatcher.pub; empty = none

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "common/memory_budget.h"
 #include "common/zmq_frames.h"
 #include "video/encoders.h"
 
@@ -34,6 +35,7 @@ Worker::Worker(WorkerOptions options, std::unique_ptr<Upscaler> upscaler, std::s
       context_(context),
       compute_(upscaler_.get(), load_error_, options_.max_pixels, results_ready_) {
   if (options_.id.empty()) options_.id = HostName() + "-" + std::to_string(getpid());
+  memory_budget_ = options_.memory_budget_mb > 0 ? options_.memory_budget_mb << 20 : DefaultMemoryBudgetBytes();
   if (upscaler_) {
     encoders_ = video::UsableEncoders(video::CudaIndexOf(upscaler_->description().device));
     spdlog::info("video encoders: {}", fmt::join(encoders_, ", "));
@@ -50,6 +52,7 @@ proto::WorkerDescription Worker::Describe() const {
   d.device = options_.device;
   d.model = options_.model;
   d.slots = options_.slots;
+  d.memory_budget = memory_budget_;
   d.version = TSDSR_VERSION;
   if (upscaler_) {
     const ModelDescription& m = upscaler_->description();
@@ -150,12 +153,12 @@ void Worker::Handle(proto::Message message, Clock::time_point) {
     case proto::Command::kJob: {
       auto job = proto::ParseJobHeader(message.header);
       if (!job.ok()) return spdlog::warn("bad JOB dropped: {}", job.status().message());
-      if (message.payload.empty()) {
+      Status refused = message.payload.empty() ? Status::InvalidArgument("JOB without an image")
+                                               : CheckMemoryBudget(*job, message.payload[0].size());
+      if (!refused.ok()) {
         JobReply reply;
         reply.header.job_id = job->job_id;
-        reply.header.status = std::string(StatusCodeName(StatusCode::kInvalidArgument));
-        reply.header.error = "JOB without an image";
-        Send(proto::Make(proto::Command::kResult, reply.header));
+        Send(proto::Make(proto::Command::kResult, FailedReply(std::move(reply), refused).header));
         return;
       }
       compute_.Push(std::move(*job), std::move(message.payload[0]));
@@ -175,6 +178,15 @@ void Worker::Handle(proto::Message message, Clock::time_point) {
     }
     default: spdlog::warn("unexpected {} from the dispatcher dropped", proto::CommandName(message.command));
   }
+}
+
+Status Worker::CheckMemoryBudget(const proto::JobHeader& job, size_t payload_bytes) const {
+  // The dispatcher sends nothing over the announced budget; this catches one that does not know it.
+  const std::int64_t need =
+      WorkerJobBytes(static_cast<std::int64_t>(payload_bytes), job.input_width, job.input_height, job.scale);
+  if (need <= memory_budget_) return Status::Ok();
+  return Status::TooLarge("the job needs about " + std::to_string(need >> 20) + " MiB; this worker's memory budget is " +
+                          std::to_string(memory_budget_ >> 20) + " MiB");
 }
 
 void Worker::SendResults() {

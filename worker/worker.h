@@ -44,6 +44,8 @@ class Worker {
   void Handle(proto::Message message, Clock::time_point now);
   // Sends finished jobs' RESULTs, after the running job's PROGRESS when there is one.
   void SendResults();
+  // TooLarge when a job with `payload_bytes` would need more than the whole memory budget on its own.
+  Status CheckMemoryBudget(const proto::JobHeader& job, size_t payload_bytes) const;
   void Heartbeat(Clock::time_point now);
   void Send(const proto::Message& message);
 
@@ -51,6 +53,7 @@ class Worker {
   std::unique_ptr<Upscaler> upscaler_;
   std::string load_error_;
   std::vector<std::string> encoders_;  // video::UsableEncoders on the model's device, probed once
+  std::int64_t memory_budget_ = 0;     // announced in READY: what its jobs may hold at once
   zmq::context_t& context_;
   std::optional<CurveClientKeys> curve_;
   std::unique_ptr<zmq::socket_t> socket_;

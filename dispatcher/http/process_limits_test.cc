@@ -7,10 +7,6 @@
 namespace tsdsr::dispatcher {
 namespace {
 
-TEST(ProcessLimitsTest, TheDefaultBudgetIsAQuarterOfTheMachineAndAtLeast256MiB) {
-  EXPECT_GE(DefaultMemoryBudgetBytes(), std::int64_t{256} << 20);
-}
-
 TEST(ProcessLimitsTest, TheOpenFileLimitRisesUpToTheHardLimitAndNeverFalls) {
   rlimit before{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);

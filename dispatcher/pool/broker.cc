@@ -148,21 +148,21 @@ void Broker::DrainInbox(Clock::time_point now) {
     cancellations.swap(cancellations_);
   }
   for (auto& job : jobs) {
+    job->worker_bytes = WorkerBytesOf(*job);
     Status refused;
     if (stopping_.load()) {
       refused = Status::Unavailable("dispatcher is shutting down");
     } else if (!scheduler_.HasUsableWorker()) {
       refused = Status::Unavailable(NoWorkerReason());
-    } else if (!scheduler_.CanEverServe(*job)) {
-      refused = Status::Unavailable("no ready worker has the " + job->params.chunk.encoder + " " +
-                                    job->params.chunk.codec + " encoder this video's chunks are made with");
+    } else if (Status servable = scheduler_.CheckServable(*job); !servable.ok()) {
+      refused = servable;
     } else if (!scheduler_.Enqueue(job)) {
       refused = Status::Unavailable("queue is full (" + std::to_string(scheduler_.queue_depth()) + " jobs)");
     }
     if (refused.ok()) continue;
     JobOutcome outcome;
     outcome.status = std::move(refused);
-    outcome.retry_after_s = RetryAfterSeconds();
+    if (outcome.status.code() == StatusCode::kUnavailable) outcome.retry_after_s = RetryAfterSeconds();
     Finish(std::move(job), std::move(outcome), now);
   }
   for (const auto& [id, reason] : cancellations) CancelJob(id, reason, now);
@@ -315,6 +315,8 @@ void Broker::Dispatch(Clock::time_point now) {
     header.process_size = job.params.process_size;
     header.format = job.params.format;
     header.attempt = job.attempts;
+    header.input_width = job.params.input_width;
+    header.input_height = job.params.input_height;
     if (job.deadline != Clock::time_point::max()) {
       header.timeout_ms = std::max<std::int64_t>(1, std::chrono::ceil<std::chrono::milliseconds>(job.deadline - now).count());
     }

@@ -49,6 +49,7 @@ struct Job {
   JobParams params;
   std::string image;  // encoded input as uploaded
   MemoryBudget::Lease memory;  // `image` in the dispatcher's memory budget, when its holder counted it there
+  std::int64_t worker_bytes = 0;  // what it holds on a worker (WorkerJobBytes); set by the scheduler
   Clock::time_point submitted{};
   Clock::time_point deadline = Clock::time_point::max();
   int priority = 0;   // 0..9, higher first; within a level, turns between clients, FIFO for each

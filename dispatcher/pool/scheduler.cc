@@ -7,7 +7,19 @@
 namespace tsdsr::dispatcher {
 
 bool WorkerState::Accepts(const Job& job) const {
+  const std::int64_t budget = description.memory_budget;
+  return CouldEverAccept(job) && (budget <= 0 || held_bytes() + job.worker_bytes <= budget);
+}
+
+std::int64_t WorkerState::held_bytes() const {
+  std::int64_t held = 0;
+  for (const auto& [id, job] : in_flight) held += job->worker_bytes;
+  return held;
+}
+
+bool WorkerState::CouldEverAccept(const Job& job) const {
   if (!usable()) return false;
+  if (description.memory_budget > 0 && job.worker_bytes > description.memory_budget) return false;
   const proto::JobHeader& chunk = job.params.chunk;
   if (chunk.kind != proto::kVideoChunkJob) return true;
   auto family = video::EncoderFamilyFromName(chunk.encoder);
@@ -17,6 +29,7 @@ bool WorkerState::Accepts(const Job& job) const {
 
 bool Scheduler::Enqueue(JobPtr& job) {
   if (order_.size() >= options_.max_queue) return false;
+  if (job->worker_bytes == 0) job->worker_bytes = WorkerBytesOf(*job);
   order_.Push({job->id, job->client, job->priority, ++arrivals_});
   Queue(std::move(job));
   return true;
@@ -28,8 +41,28 @@ void Scheduler::Queue(JobPtr job) {
   queued_[id] = std::move(job);
 }
 
-bool Scheduler::CanEverServe(const Job& job) const {
-  return std::any_of(workers_.begin(), workers_.end(), [&](const auto& w) { return w.second.Accepts(job); });
+std::int64_t WorkerBytesOf(const Job& job) {
+  return WorkerJobBytes(static_cast<std::int64_t>(job.image.size()), job.params.input_width, job.params.input_height,
+                        job.params.scale);
+}
+
+Status Scheduler::CheckServable(const Job& job) const {
+  std::int64_t largest_budget = 0;
+  bool unbounded = false;
+  for (const auto& [identity, worker] : workers_) {
+    if (worker.CouldEverAccept(job)) return Status::Ok();
+    if (!worker.usable()) continue;
+    unbounded = unbounded || worker.description.memory_budget <= 0;
+    largest_budget = std::max(largest_budget, worker.description.memory_budget);
+  }
+  const proto::JobHeader& chunk = job.params.chunk;
+  if (!unbounded && largest_budget > 0 && job.worker_bytes > largest_budget) {
+    return Status::TooLarge("the job needs about " + std::to_string(job.worker_bytes >> 20) +
+                            " MiB on a worker; the largest worker memory budget is " +
+                            std::to_string(largest_budget >> 20) + " MiB");
+  }
+  return Status::Unavailable("no ready worker has the " + chunk.encoder + " " + chunk.codec +
+                             " encoder this video's chunks are made with");
 }
 
 JobPtr Scheduler::Unqueue(std::uint64_t job_id) {

@@ -36,9 +36,16 @@ struct WorkerState {
   // A worker whose model loaded; workers that reported a load error are kept only to show why.
   bool usable() const { return description.status == "ok"; }
   int free_slots() const { return description.slots - static_cast<int>(in_flight.size()); }
-  // True when the worker is usable and can do `job` (a video chunk: it has the chunk's encoder).
+  // True when the worker is usable and can do `job` (a video chunk: it has the chunk's encoder) on top of what it
+  // holds (its memory budget).
   bool Accepts(const Job& job) const;
+  // True when it could do `job` once idle.
+  bool CouldEverAccept(const Job& job) const;
+  std::int64_t held_bytes() const;  // worker_bytes of its in-flight jobs
 };
+
+// What `job` holds on a worker while it runs (WorkerJobBytes of its payload and sizes).
+std::int64_t WorkerBytesOf(const Job& job);
 
 class Scheduler {
  public:
@@ -48,8 +55,10 @@ class Scheduler {
   // leaves `job` with the caller when the queue is full.
   bool Enqueue(JobPtr& job);
 
-  // True when some usable worker, busy or not, can do `job`.
-  bool CanEverServe(const Job& job) const;
+  // OK when some usable worker, busy or not, can do `job`; otherwise why none can: Unavailable for a missing
+  // encoder, TooLarge when the job needs more than every worker's memory budget.
+  Status CheckServable(const Job& job) const;
+  bool CanEverServe(const Job& job) const { return CheckServable(job).ok(); }
 
   // Removes a queued job and returns it; nullptr when `job_id` is not queued (in flight or unknown).
   JobPtr TakeQueued(std::uint64_t job_id);

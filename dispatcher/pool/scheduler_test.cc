@@ -304,5 +304,48 @@ TEST_F(SchedulerTest, ClientsTakeTurnsWithinAPriority) {
   EXPECT_EQ(DrainOneAtATime(), (std::vector<std::uint64_t>{8, 1, 7, 2, 9, 3, 4, 5, 6}));
 }
 
+TEST_F(SchedulerTest, AWorkerIsGivenNoMoreThanItsMemoryBudgetHolds) {
+  proto::WorkerDescription d;
+  d.id = "small";
+  d.slots = 2;
+  d.memory_budget = 100;
+  ASSERT_TRUE(scheduler_.RegisterWorker("small", d, now_).empty());
+  for (std::uint64_t id = 1; id <= 2; ++id) {
+    JobPtr job = MakeJob(id);
+    job->worker_bytes = 60;
+    ASSERT_TRUE(scheduler_.CheckServable(*job).ok());
+    ASSERT_TRUE(scheduler_.Enqueue(job));
+  }
+  auto first = scheduler_.Next(now_);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_FALSE(scheduler_.Next(now_).has_value()) << "a free slot, but 60 + 60 bytes do not fit in 100";
+  scheduler_.Complete("small", first->job->id);
+  EXPECT_TRUE(scheduler_.Next(now_).has_value());
+
+  JobPtr huge = MakeJob(3);
+  huge->worker_bytes = std::int64_t{300} << 20;
+  d.memory_budget = std::int64_t{200} << 20;
+  EXPECT_TRUE(scheduler_.RegisterWorker("small", d, now_).empty()) << "job 2 is queued again";
+  Status refused = scheduler_.CheckServable(*huge);
+  EXPECT_EQ(refused.code(), StatusCode::kTooLarge);
+  EXPECT_NE(refused.message().find("200 MiB"), std::string::npos) << refused.message();
+  AddWorker("unbounded", 1);
+  EXPECT_TRUE(scheduler_.CheckServable(*huge).ok()) << "a worker without a budget takes anything";
+}
+
+TEST_F(SchedulerTest, WorkerBytesComeFromThePayloadAndTheSizes) {
+  JobPtr job = MakeJob(1);
+  job->image = std::string(1000, 'x');
+  job->params.input_width = 100;
+  job->params.input_height = 50;
+  job->params.scale = 2;
+  EXPECT_EQ(WorkerBytesOf(*job), WorkerJobBytes(1000, 100, 50, 2));
+  AddWorker("w", 1);
+  ASSERT_TRUE(scheduler_.Enqueue(job));
+  auto placed = scheduler_.Next(now_);
+  ASSERT_TRUE(placed.has_value());
+  EXPECT_EQ(placed->job->worker_bytes, WorkerJobBytes(1000, 100, 50, 2)) << "set when queued";
+}
+
 }  // namespace
 }  // namespace tsdsr::dispatcher

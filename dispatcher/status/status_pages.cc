@@ -41,6 +41,7 @@ json WorkerJson(const WorkerView& w) {
               {"encoders", d.encoders},
               {"dtype", d.dtype},
               {"slots", d.slots},
+              {"memory_budget_bytes", d.memory_budget},
               {"status", d.status},
               {"error", d.error},
               {"in_flight", w.in_flight},
