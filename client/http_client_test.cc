@@ -63,10 +63,10 @@ TEST(HttpClientTest, ReusesOneConnection) {
   for (const RecordedRequest& request : server.requests()) EXPECT_EQ(request.connection, 1);
 }
 
-TEST(HttpClientTest, PostMultipartSendsFilePartsWithoutExpect) {
+TEST(HttpClientTest, PostMultipartAsksForContinueOnlyForLargeBodies) {
   TestingHttpServer server([](const RecordedRequest&) { return Ok("done"); });
   auto client = ClientFor(server);
-  std::string image(2 * 1024 * 1024, '\0');  // large enough that curl would normally send Expect
+  std::string image(2 * 1024 * 1024, '\0');  // 1 MiB or more: the server may refuse it before it is sent
   for (std::size_t i = 0; i < image.size(); ++i) image[i] = static_cast<char>(i * 7);
   Result<HttpResponse> response =
       client->PostMultipart("/upscale?upscale=2", {{"file", "photo.png", "image/png", image}});
@@ -77,12 +77,14 @@ TEST(HttpClientTest, PostMultipartSendsFilePartsWithoutExpect) {
   const RecordedRequest& request = requests[0];
   EXPECT_EQ(request.method, "POST");
   EXPECT_EQ(request.target, "/upscale?upscale=2");
-  EXPECT_EQ(request.headers.count("expect"), 0u);
+  EXPECT_EQ(request.headers.at("expect"), "100-continue");
   EXPECT_EQ(request.headers.at("content-type").rfind("multipart/form-data; boundary=", 0), 0u);
   EXPECT_NE(request.body.find("Content-Disposition: form-data; name=\"file\"; filename=\"photo.png\""),
             std::string::npos);
   EXPECT_NE(request.body.find("Content-Type: image/png"), std::string::npos);
   EXPECT_NE(request.body.find(image), std::string::npos);
+  ASSERT_TRUE(client->PostMultipart("/upscale", {{"file", "small.png", "image/png", image.substr(0, 1000)}}).ok());
+  EXPECT_EQ(server.requests().at(1).headers.count("expect"), 0u) << "a small body goes at once";
 }
 
 TEST(HttpClientTest, ExplicitExpectContinueIsHonoured) {

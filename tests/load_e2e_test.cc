@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -109,10 +111,18 @@ TEST(LoadE2eTest, AFloodOfLargeUploadsGetsOnly200Or503AndMemoryStaysBounded) {
                                "Content-Length: " + std::to_string(body.size()) + "\r\n" +
                                (wait_for_continue ? "Expect: 100-continue\r\n" : "") + "\r\n";
       std::optional<dispatcher::testing::Response> response;
-      if (http.Send(head) && wait_for_continue) response = http.Read(milliseconds(120000));
-      if (!wait_for_continue || (response && response->status == 100)) {
-        response = http.Send(body) ? http.Read(milliseconds(120000)) : std::nullopt;
+      std::string failure;  // what went wrong when no answer came
+      if (!http.Send(head)) failure = "sending the head failed";
+      if (failure.empty() && wait_for_continue) {
+        response = http.Read(milliseconds(120000));
+        if (!response) failure = "no answer to the head";
       }
+      if (failure.empty() && (!wait_for_continue || response->status == 100)) {
+        if (!http.Send(body)) failure = "sending the body failed: " + std::string(std::strerror(errno));
+        response = http.Read(milliseconds(120000));
+        if (!response) failure += (failure.empty() ? "" : "; ") + std::string("no answer after the body");
+      }
+      if (!response) ADD_FAILURE() << "client " << i << (wait_for_continue ? " (100 Continue)" : "") << ": " << failure;
       std::lock_guard<std::mutex> lock(mu);
       statuses[response ? response->status : -1] += 1;
       if (response && response->status == 200) ok.emplace_back(i % 3, std::move(response->body));
@@ -176,14 +186,30 @@ class StalledConnection {
 
 TEST(LoadE2eTest, SlowlorisConnectionsAreClosedAtTheHeadDeadlineWhileRealClientsAreServed) {
   ASSERT_GE(AllowOpenFiles(4096), 2100) << "this test needs 2000 sockets";
-  auto cluster = Cluster::Start(1, {"--model", "bicubic", "--header-timeout-ms", "3000"});
+  auto cluster = Cluster::Start(1, {"--model", "bicubic", "--header-timeout-ms", "4000"});
   ASSERT_NE(cluster, nullptr);
   std::vector<std::unique_ptr<StalledConnection>> stalled;
+  std::vector<Clock::time_point> opened;
+  // Each connection's life, from its own opening to the server closing it (-1: still open); looked at while
+  // the others are opened and the real clients served, so that the figure is not the test's own delay.
+  std::vector<double> lived;
+  size_t closed = 0;
+  const auto observe = [&] {
+    for (size_t i = 0; i < stalled.size(); ++i) {
+      if (lived[i] >= 0 || !stalled[i]->Closed()) continue;
+      lived[i] = std::chrono::duration<double>(Clock::now() - opened[i]).count();
+      ++closed;
+    }
+  };
   for (int i = 0; i < 2000; ++i) {
     stalled.push_back(std::make_unique<StalledConnection>(cluster->port()));
+    opened.push_back(Clock::now());
+    lived.push_back(-1);
     ASSERT_TRUE(stalled.back()->ok()) << "connection " << i;
+    if (i % 50 == 49) observe();
   }
-  const auto opened = Clock::now();
+  const double opening_s = std::chrono::duration<double>(opened.back() - opened.front()).count();
+  const int open_now = cluster->GetJson("/info")["limits"]["connections"]["open"];
   auto http = NewClient(*cluster, seconds(10));
   const ImageFile image{"small.png", "image/png", EncodePng(TestImage(64, 48))};
   for (int i = 0; i < 5; ++i) {
@@ -192,23 +218,22 @@ TEST(LoadE2eTest, SlowlorisConnectionsAreClosedAtTheHeadDeadlineWhileRealClients
     EXPECT_EQ(health->status, 200);
     auto upscaled = UpscaleDirect(*http, image, "upscale=2");
     EXPECT_EQ(upscaled.status, 200) << "a real upload is served beside 2000 stalled connections";
+    observe();
   }
-  cluster->WaitForJson("/info", [](const nlohmann::json& info) {
-    return info["limits"]["connections"]["open"].get<int>() >= 2000;  // all accepted (the backlog drains)
-  });
-  int closed = 0;
-  while (Clock::now() - opened < seconds(20)) {
-    closed = static_cast<int>(std::count_if(stalled.begin(), stalled.end(), [](auto& c) { return c->Closed(); }));
-    if (closed == 2000) break;
-    std::this_thread::sleep_for(milliseconds(200));
+  const auto give_up = opened.back() + seconds(40);
+  while (closed < stalled.size() && Clock::now() < give_up) {
+    observe();
+    std::this_thread::sleep_for(milliseconds(100));
   }
-  const double after_s = std::chrono::duration<double>(Clock::now() - opened).count();
-  EXPECT_EQ(closed, 2000) << "after " << after_s << " s";
-  EXPECT_GE(after_s, 2.5) << "not before the head deadline";
-  std::printf("[ figures  ] 2000 stalled connections closed %.1f s after they opened (deadline 3 s)\n", after_s);
+  EXPECT_EQ(closed, stalled.size());
+  const double shortest = *std::min_element(lived.begin(), lived.end());
+  const double longest = *std::max_element(lived.begin(), lived.end());
+  EXPECT_GE(shortest, 3.9) << "none closed before the 4 s head deadline";
+  std::printf("[ figures  ] 2000 stalled connections opened in %.1f s (%d open at once seen); each closed %.1f to "
+              "%.1f s after it opened (deadline 4 s)\n", opening_s, open_now, shortest, longest);
   cluster->WaitForJson("/info", [](const nlohmann::json& info) {
     return info["limits"]["connections"]["open"].get<int>() <= 5;  // released once their linger ends
-  });
+  }, seconds(30));
 }
 
 // Submits `count` async jobs of `image` as `client`; their ids.

@@ -43,7 +43,7 @@ using PeerPtr = std::shared_ptr<Tcp::Peer>;
 constexpr size_t kMaxHeadBytes = size_t{64} << 10;        // request line and headers
 constexpr size_t kMaxDiscardBytes = size_t{8} << 20;      // unwanted bytes read on a closing connection
 constexpr auto kTick = std::chrono::milliseconds(100);    // timeout resolution
-constexpr auto kLingerTimeout = std::chrono::seconds(2);  // a closing connection waits this long for the client
+constexpr auto kLingerTimeout = std::chrono::seconds(10);  // a closing connection waits this long for the client
 constexpr char kConnectionKey[] = "tsdsr.http.connection";
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -463,7 +463,12 @@ void ServerTransport::OnTick() {
     Connection& c = *connection;
     const auto elapsed = now - c.since;
     if (c.closing) {
-      if (elapsed > kLingerTimeout) ForceClose(peer, /*reset=*/true);
+      // A refused body still to come may pause like any body; otherwise the client has had its answer.
+      const bool body_to_come = c.discarded < c.discard_limit && c.discard_limit > kMaxDiscardBytes;
+      if (elapsed > (body_to_come ? std::chrono::duration_cast<Clock::duration>(options.body_timeout)
+                                  : std::chrono::duration_cast<Clock::duration>(kLingerTimeout))) {
+        ForceClose(peer, /*reset=*/true);
+      }
     } else if (c.answered < c.dispatched) {
       continue;  // a job may take long (its deadline is the dispatcher's business), or its answer is being written
     } else if (c.phase == Phase::kHead && !c.head.empty() && elapsed > options.header_timeout) {
