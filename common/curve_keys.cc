@@ -52,8 +52,9 @@ class FileDescriptor {
   int fd_;
 };
 
-// The contents of a file of at most kMaxKeyFileBytes; with `secret`, refused when group or others may read it.
-Result<std::string> ReadSmallFile(const std::string& path, bool secret) {
+}  // namespace
+
+Result<std::string> ReadKeyFile(const std::string& path, bool secret, size_t max_bytes) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     const int error = errno;
@@ -72,13 +73,11 @@ Result<std::string> ReadSmallFile(const std::string& path, bool secret) {
   ssize_t n;
   while ((n = ::read(fd.get(), buffer, sizeof buffer)) > 0) {
     text.append(buffer, static_cast<size_t>(n));
-    if (text.size() > kMaxKeyFileBytes) return Status::InvalidArgument("key file " + path + " is too large");
+    if (text.size() > max_bytes) return Status::InvalidArgument("key file " + path + " is too large");
   }
   if (n < 0) return Status::InvalidArgument("cannot read key file " + path + ": " + OsError(errno));
   return text;
 }
-
-}  // namespace
 
 bool CurveAvailable() { return zmq_has("curve") != 0; }
 
@@ -120,7 +119,7 @@ Result<CurveKeyPair> CurveKeyPairOf(std::string_view secret_z85) {
 }
 
 Result<std::string> ReadCurveKeyFile(const std::string& path, bool secret) {
-  TSDSR_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, secret));
+  TSDSR_ASSIGN_OR_RETURN(std::string text, ReadKeyFile(path, secret, kMaxKeyFileBytes));
   std::string key;
   size_t start = 0;
   while (start <= text.size()) {

@@ -49,6 +49,11 @@ Result<CurveKeyPair> GenerateCurveKeyPair();
 // The key pair of a Z85 secret key (the public half is derived). InvalidArgument for a malformed key.
 Result<CurveKeyPair> CurveKeyPairOf(std::string_view secret_z85);
 
+// The contents of the key file `path`, of at most `max_bytes`. NotFound when it is absent; InvalidArgument
+// naming the file when it is not a regular file, is larger, cannot be read or, with `secret`, may be read by
+// group or others.
+Result<std::string> ReadKeyFile(const std::string& path, bool secret, size_t max_bytes);
+
 // Reads the one key in `path`. NotFound when the file is absent; InvalidArgument naming the file when it
 // holds no key, more than one, or a malformed one, or (with `secret`) when group or others may read it.
 Result<std::string> ReadCurveKeyFile(const std::string& path, bool secret);

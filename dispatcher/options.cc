@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "common/model_spec.h"
 #include "common/time_text.h"
+#include "dispatcher/http/auth.h"
 #include "dispatcher/pool/worker_security.h"
 
 namespace tsdsr::dispatcher {
@@ -72,6 +73,8 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   app.add_option("--api-key", o.api_key, "Require 'Authorization: Bearer KEY' on every endpoint but the health "
                  "probes and /metrics (16+ printable characters)")->envname("TSDSR_API_KEY");
+  app.add_option("--api-keys-file", o.api_keys_file, "Also accept the keys in FILE (mode 600), one 'NAME KEY' per "
+                 "line: NAME is the client for turns and --max-client-jobs")->envname("TSDSR_API_KEYS_FILE");
   app.add_option("--curve-dir", o.curve_dir, "CURVE keys of the worker endpoint: DIR/dispatcher.key, and the "
                  "workers to accept in DIR/authorized_workers/*.pub");
   app.add_flag("--insecure-workers", o.insecure_workers, "Accept workers without keys on an endpoint other "
@@ -82,14 +85,7 @@ void AddOptions(CLI::App& app, DispatcherOptions& o) {
 
 // Empty (no key), or a key strong enough to guard the API that can travel in a header.
 Status ValidateApiKey(const std::string& key) {
-  if (key.empty()) return Status::Ok();
-  constexpr size_t kMinKeySize = 16;
-  const bool printable = std::all_of(key.begin(), key.end(), [](char c) { return c > ' ' && c < 0x7f; });
-  if (key.size() < kMinKeySize || !printable) {
-    return Status::InvalidArgument("--api-key (or TSDSR_API_KEY) must be at least 16 printable ASCII characters "
-                                   "without spaces, e.g. from 'openssl rand -hex 32'");
-  }
-  return Status::Ok();
+  return key.empty() ? Status::Ok() : CheckKeyStrength(key, "--api-key (or TSDSR_API_KEY)");
 }
 
 Status CheckDuration(const std::string& name, const std::string& text) {

@@ -60,6 +60,7 @@ struct DispatcherOptions {
   std::string log_level = "info";
   // Security (README, "Security"). The key is never logged.
   std::string api_key;              // when set, requests need `Authorization: Bearer KEY` (env TSDSR_API_KEY)
+  std::string api_keys_file;        // named keys, one "NAME KEY" per line (env TSDSR_API_KEYS_FILE)
   std::string curve_dir;            // CURVE keys of the worker endpoint: dispatcher.key, authorized_workers/
   bool insecure_workers = false;    // serve a worker endpoint other machines reach without keys
   std::string gen_keys;             // write a fresh key folder here and exit

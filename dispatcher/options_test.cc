@@ -139,6 +139,10 @@ TEST(DispatcherOptionsTest, ApiKeyComesFromTheFlagOrTheEnvironment) {
     EXPECT_EQ(refused.message().find(weak), std::string::npos) << "the key is never echoed";
   }
   EXPECT_EQ(Parse({"--help"}).outcome.output.find(key), std::string::npos);
+  EXPECT_EQ(Parse({"--api-keys-file", "/etc/tsdsr/keys"}).options.api_keys_file, "/etc/tsdsr/keys");
+  ::setenv("TSDSR_API_KEYS_FILE", "/run/secrets/keys", 1);
+  EXPECT_EQ(Parse({}).options.api_keys_file, "/run/secrets/keys");
+  ::unsetenv("TSDSR_API_KEYS_FILE");
 }
 
 TEST(DispatcherOptionsTest, AWorkerEndpointOthersReachNeedsKeysOrAWaiver) {

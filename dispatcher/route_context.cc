@@ -1,7 +1,6 @@
 #include "dispatcher/route_context.h"
 
-#include <algorithm>
-#include <cctype>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,13 +51,12 @@ Result<ImageRequest> RouteContext::ParseImage(const Pistache::Rest::Request& req
 }
 
 Result<std::string> RouteContext::ClientOf(const Pistache::Rest::Request& request) const {
+  if (std::optional<std::string> name = keys_ ? keys_->NameOf(AuthorizationOf(request)) : std::nullopt) return *name;
   if (const auto header = request.headers().tryGetRaw("X-Client-Id")) {
-    const std::string& id = header->value();
-    const bool valid = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':' || c == '@';
-    });
-    if (!valid) return Status::InvalidArgument("X-Client-Id must be 1 to 64 letters, digits and . _ - : @");
-    return id;
+    if (!IsClientName(header->value())) {
+      return Status::InvalidArgument("X-Client-Id must be 1 to 64 letters, digits and . _ - : @");
+    }
+    return header->value();
   }
   return request.address().host();
 }

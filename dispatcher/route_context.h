@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string_view>
 
@@ -13,6 +14,7 @@
 #include <pistache/router.h>
 
 #include "common/status.h"
+#include "dispatcher/http/auth.h"
 #include "dispatcher/jobs/job_manager.h"
 #include "dispatcher/pool/job_sink.h"
 #include "dispatcher/status/metrics.h"
@@ -23,9 +25,11 @@ namespace tsdsr::dispatcher {
 
 class RouteContext {
  public:
-  // `pool`, `jobs` and `metrics` must outlive the context.
-  RouteContext(ServiceInfo service, UpscaleDefaults defaults, JobSink& pool, JobManager& jobs, Metrics& metrics)
-      : service_(std::move(service)), defaults_(defaults), pool_(pool), jobs_(jobs), metrics_(metrics) {}
+  // `pool`, `jobs` and `metrics` must outlive the context; `keys` are the API's (their names identify clients).
+  RouteContext(ServiceInfo service, UpscaleDefaults defaults, JobSink& pool, JobManager& jobs, Metrics& metrics,
+               std::shared_ptr<const ApiKeys> keys)
+      : service_(std::move(service)), defaults_(defaults), pool_(pool), jobs_(jobs), metrics_(metrics),
+        keys_(std::move(keys)) {}
 
   // The service description, with the drain flag as it is now.
   ServiceInfo Service() const;
@@ -49,8 +53,8 @@ class RouteContext {
   // A single-image request (POST /upscale) with `body` validated against the pool's scales.
   Result<ImageRequest> ParseImage(const Pistache::Rest::Request& request, std::string body);
 
-  // Who sent `request`, for turns and limits: its X-Client-Id (1 to 64 letters, digits and . _ - : @), else its
-  // peer's address. InvalidArgument for a malformed X-Client-Id.
+  // Who sent `request`, for turns and limits: the name of the API key it carries, else its X-Client-Id (1 to 64
+  // letters, digits and . _ - : @), else its peer's address. InvalidArgument for a malformed X-Client-Id.
   Result<std::string> ClientOf(const Pistache::Rest::Request& request) const;
   // TooManyRequests when `client` already has --max-client-jobs jobs waiting (queued in the pool, or async jobs
   // accepted and not finished); counted in the metrics.
@@ -73,6 +77,7 @@ class RouteContext {
   JobSink& pool_;
   JobManager& jobs_;
   Metrics& metrics_;
+  const std::shared_ptr<const ApiKeys> keys_;  // null or empty: no keys
   std::atomic<bool> draining_{false};
   std::function<LoadReport()> load_source_;  // set before serving, read afterwards
 

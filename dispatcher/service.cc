@@ -64,10 +64,26 @@ JobsOptions JobsOptionsOf(const DispatcherOptions& o) {
   return j;
 }
 
+// The keys of --api-keys-file and --api-key (unnamed); empty when neither is given.
+Result<std::shared_ptr<const ApiKeys>> ApiKeysOf(const DispatcherOptions& options) {
+  ApiKeys keys;
+  if (!options.api_keys_file.empty()) {
+    TSDSR_ASSIGN_OR_RETURN(keys, ApiKeys::Load(options.api_keys_file));
+    if (keys.empty()) return Status::InvalidArgument("API keys file " + options.api_keys_file + " holds no key");
+  }
+  if (!options.api_key.empty()) {
+    if (Status added = keys.Add("", options.api_key); !added.ok()) {
+      return Status::InvalidArgument("--api-key: " + added.message());
+    }
+  }
+  return std::make_shared<const ApiKeys>(std::move(keys));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const DispatcherOptions& options,
                                                                     const std::string& program_dir) {
+  TSDSR_ASSIGN_OR_RETURN(std::shared_ptr<const ApiKeys> keys, ApiKeysOf(options));
   std::unique_ptr<DispatcherService> service(new DispatcherService());
   const std::int64_t budget = options.max_queued_mb > 0 ? options.max_queued_mb << 20 : DefaultMemoryBudgetBytes();
   service->budget_ = MemoryBudget::Create(budget);
@@ -96,9 +112,9 @@ Result<std::unique_ptr<DispatcherService>> DispatcherService::Start(const Dispat
   TSDSR_RETURN_IF_ERROR(service->StartWorkers(options, program_dir));
   info.expected_workers = static_cast<int>(service->supervisor_ ? options.workers : 0);
   service->routes_ = std::make_unique<RouteContext>(info, defaults, *service->splitter_, *service->jobs_,
-                                                    service->metrics_);
+                                                    service->metrics_, keys);
   service->AddRoutes(options);
-  service->SecureApi(options);
+  service->SecureApi(options, std::move(keys));
   HttpServerOptions http = HttpOptionsOf(options);
   const int max_connections = ConnectionsAllowed(options.max_connections);
   http.max_connections = max_connections;
@@ -145,10 +161,11 @@ Status DispatcherService::SecureWorkerEndpoint(const DispatcherOptions& options)
   return Status::Ok();
 }
 
-void DispatcherService::SecureApi(const DispatcherOptions& options) {
-  if (!options.api_key.empty()) {
-    RequireApiKey(*router_, options.api_key, [metrics = &metrics_] { metrics->CountRequest("unauthenticated", 401); });
-    spdlog::info("the HTTP API requires an API key; /health, /health/live, /health/ready and /metrics stay open");
+void DispatcherService::SecureApi(const DispatcherOptions& options, std::shared_ptr<const ApiKeys> keys) {
+  if (!keys->empty()) {
+    spdlog::info("the HTTP API requires one of {} API keys ({} named); /health, /health/live, /health/ready and "
+                 "/metrics stay open", keys->size(), keys->named());
+    RequireApiKey(*router_, std::move(keys), [metrics = &metrics_] { metrics->CountRequest("unauthenticated", 401); });
   } else if (!IsLoopbackHost(options.host)) {
     spdlog::warn("HTTP listens on {} without --api-key: whoever reaches it can use the API", options.host);
   }

@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "dispatcher/api.h"
 #include "dispatcher/batch_route.h"
+#include "dispatcher/http/auth.h"
 #include "dispatcher/http/http_server.h"
 #include "dispatcher/jobs/job_manager.h"
 #include "dispatcher/jobs_routes.h"
@@ -49,8 +50,9 @@ class DispatcherService {
   Status StartWorkers(const DispatcherOptions& options, const std::string& program_dir);
   // --curve-dir: reads the keys and starts the ZAP handler (before the broker binds); warns when insecure.
   Status SecureWorkerEndpoint(const DispatcherOptions& options);
-  // --api-key: installs the bearer-token check on router_ (after the routes); warns when the API is open.
-  void SecureApi(const DispatcherOptions& options);
+  // With `keys` (--api-key, --api-keys-file): installs the bearer-token check on router_ (after the routes);
+  // without, warns when the API is open to other machines.
+  void SecureApi(const DispatcherOptions& options, std::shared_ptr<const ApiKeys> keys);
   // --data-dir: opens the job store and starts the job manager.
   Status OpenJobs(const DispatcherOptions& options);
   // The routes on router_.

@@ -1,12 +1,14 @@
-// Security end to end: the HTTP API key (--api-key) and CURVE on a worker endpoint other machines can reach
+// Security end to end: the HTTP API keys (--api-key, named ones from --api-keys-file) and CURVE on a worker endpoint other machines can reach
 // (--gen-keys, --curve-dir, the ZAP handler), with real dispatchers, workers and tsdsr-client.
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -117,6 +119,65 @@ TEST(SecurityE2eTest, ClientSendsTheKeyFromItsFlagOrTheEnvironment) {
   EXPECT_EQ(RunCommand("env -u TSDSR_API_KEY " + client + " --info 2>&1", &output), 2) << output;
   EXPECT_NE(output.find("401"), std::string::npos) << output;
   EXPECT_NE(output.find("--api-key"), std::string::npos) << output;
+}
+
+// Submits one async job through `http`, with `client_id` as X-Client-Id; the HTTP status.
+long SubmitJob(client::HttpClient& http, const std::string& client_id, const std::string& png) {
+  client::HttpRequest request;
+  request.method = "POST";
+  request.path = "/jobs?upscale=2";
+  request.headers.emplace_back("X-Client-Id", client_id);
+  request.parts.push_back({"file", "in.png", "image/png", png});
+  auto response = http.Send(request);
+  EXPECT_TRUE(response.ok()) << response.status().ToString();
+  return response.ok() ? response->status : -1;
+}
+
+// A key from --api-keys-file names its client: its jobs share one queue and one --max-client-jobs limit whatever
+// X-Client-Id they claim, /stats lists them under the key's name, and the unnamed --api-key still works.
+TEST(SecurityE2eTest, NamedKeysAreTheClientsForTurnsAndLimits) {
+  TempDir dir;
+  const std::string keys = dir.File("api-keys");
+  std::ofstream(keys) << "# name key\nalice alice-key-0123456789abcdef\nbob bob-key-0123456789abcdef\n";
+  ::chmod(keys.c_str(), 0600);
+  auto cluster = Cluster::Start(1, {"--model", "simulated:1000", "--max-client-jobs", "2", "--api-keys-file", keys,
+                                    "--api-key", kApiKey});
+  ASSERT_NE(cluster, nullptr);
+  const std::string png = EncodePng(TestImage(16, 8));
+  auto alice = ClientWithKey(cluster->base_url(), "alice-key-0123456789abcdef");
+  auto bob = ClientWithKey(cluster->base_url(), "bob-key-0123456789abcdef");
+  auto unnamed = ClientWithKey(cluster->base_url(), kApiKey);
+  EXPECT_EQ(SubmitJob(*alice, "a1", png), 202);
+  EXPECT_EQ(SubmitJob(*alice, "a2", png), 202);
+  EXPECT_EQ(SubmitJob(*alice, "a3", png), 429) << "a new X-Client-Id does not escape the key's limit";
+  EXPECT_EQ(SubmitJob(*bob, "a1", png), 202) << "nor does claiming another's id take from theirs";
+  EXPECT_EQ(SubmitJob(*unnamed, "carol", png), 202) << "the unnamed key's clients are their X-Client-Id";
+  auto wrong = ClientWithKey(cluster->base_url(), "alice-key-0123456789abcdeX");
+  EXPECT_EQ(SubmitJob(*wrong, "a1", png), 401);
+
+  auto stats = nlohmann::json::parse(unnamed->Get("/stats")->body, nullptr, false);
+  std::map<std::string, int> waiting;
+  for (const auto& entry : stats["clients"]) waiting[entry["client"]] = entry["waiting"];
+  EXPECT_EQ(waiting["alice"], 2) << stats["clients"].dump();
+  EXPECT_EQ(waiting["bob"], 1) << stats["clients"].dump();
+  EXPECT_EQ(waiting["carol"], 1) << stats["clients"].dump();
+  EXPECT_EQ(waiting.count("a1"), 0u) << stats["clients"].dump();
+}
+
+TEST(SecurityE2eTest, ABadKeysFileStopsTheStartAndSaysWhere) {
+  TempDir dir;
+  const std::string keys = dir.File("api-keys");
+  std::ofstream(keys) << "alice alice-key-0123456789abcdef\nbob short\n";
+  const std::string dispatcher = Program("tsdsr-dispatcher") + " --port 0 --workers 0 --data-dir " + dir.File("data") +
+                                 " --api-keys-file " + keys + " 2>&1";
+  ::chmod(keys.c_str(), 0644);
+  std::string output;
+  EXPECT_NE(RunCommand(dispatcher, &output), 0);
+  EXPECT_NE(output.find("chmod 600"), std::string::npos) << output;
+  ::chmod(keys.c_str(), 0600);
+  EXPECT_NE(RunCommand(dispatcher, &output), 0);
+  EXPECT_NE(output.find(keys + ", line 2: a key must be at least 16"), std::string::npos) << output;
+  EXPECT_EQ(output.find("alice-key"), std::string::npos) << "no key is ever echoed: " << output;
 }
 
 TEST(SecurityE2eTest, DispatcherRefusesAReachableWorkerEndpointWithoutKeysAndSaysHow) {

@@ -3,12 +3,16 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <pistache/router.h>
@@ -58,21 +62,103 @@ TEST(AuthTest, OnlyHealthProbesAndMetricsAreOpen) {
   }
 }
 
-TEST(AuthTest, CheckApiKey) {
-  EXPECT_TRUE(CheckApiKey("", "/upscale", std::nullopt).ok()) << "no key configured: open";
-  EXPECT_TRUE(CheckApiKey(kKey, "/health", std::nullopt).ok());
-  EXPECT_TRUE(CheckApiKey(kKey, "/metrics", std::string("Bearer wrong")).ok());
-  EXPECT_TRUE(CheckApiKey(kKey, "/upscale", "Bearer " + std::string(kKey)).ok());
+// ApiKeys holding kKey, unnamed (as --api-key gives it).
+std::shared_ptr<const ApiKeys> OneKey() {
+  auto keys = std::make_shared<ApiKeys>();
+  EXPECT_TRUE(keys->Add("", kKey).ok());
+  return keys;
+}
+
+TEST(AuthTest, CheckWithOneKey) {
+  EXPECT_TRUE(ApiKeys().Check("/upscale", std::nullopt).ok()) << "no key configured: open";
+  const auto keys = OneKey();
+  EXPECT_TRUE(keys->Check("/health", std::nullopt).ok());
+  EXPECT_TRUE(keys->Check("/metrics", std::string("Bearer wrong")).ok());
+  EXPECT_TRUE(keys->Check("/upscale", "Bearer " + std::string(kKey)).ok());
+  EXPECT_EQ(keys->NameOf("Bearer " + std::string(kKey)), std::nullopt) << "the key of --api-key has no name";
   for (const std::optional<std::string>& header :
        {std::optional<std::string>(), std::optional<std::string>("Bearer wrong"),
         std::optional<std::string>(std::string("Basic ") + kKey), std::optional<std::string>(kKey),
         std::optional<std::string>("Bearer " + std::string(kKey) + "x")}) {
-    Status status = CheckApiKey(kKey, "/upscale", header);
+    Status status = keys->Check("/upscale", header);
     EXPECT_EQ(status.code(), StatusCode::kUnauthenticated) << header.value_or("(none)");
     EXPECT_EQ(status.message().find(kKey), std::string::npos) << "the key never appears in a message";
   }
-  EXPECT_EQ(CheckApiKey(kKey, "/nope", std::nullopt).code(), StatusCode::kUnauthenticated)
+  EXPECT_EQ(keys->Check("/nope", std::nullopt).code(), StatusCode::kUnauthenticated)
       << "unknown paths do not reveal whether they exist";
+}
+
+TEST(AuthTest, NamedKeysFromAFile) {
+  auto keys = ApiKeys::Parse("# render farm\n\nalice  alice-key-0123456789abcdef\r\n"
+                             "\tbob\tbob-key-0123456789abcdef  \nci@build.1 ci-key-0123456789abcdef");
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(keys->size(), 3u);
+  EXPECT_EQ(keys->named(), 3u);
+  EXPECT_EQ(keys->NameOf(std::string("Bearer alice-key-0123456789abcdef")), "alice");
+  EXPECT_EQ(keys->NameOf(std::string("bearer  bob-key-0123456789abcdef")), "bob");
+  EXPECT_EQ(keys->NameOf(std::string("Bearer ci-key-0123456789abcdef")), "ci@build.1");
+  EXPECT_EQ(keys->NameOf(std::string("Bearer nobody-key-0123456789abcdef")), std::nullopt);
+  EXPECT_EQ(keys->NameOf(std::nullopt), std::nullopt);
+  EXPECT_TRUE(keys->Check("/jobs", std::string("Bearer bob-key-0123456789abcdef")).ok());
+  EXPECT_EQ(keys->Check("/jobs", std::string("Bearer alice-key-0123456789abcdeF")).code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_TRUE(ApiKeys::Parse("# nothing but comments\n\n").ok());
+}
+
+TEST(AuthTest, ABadKeysFileNamesTheLineAndNeverTheKey) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"alice alice-key-0123456789abcdef\nbob\n", "line 2: must be 'NAME KEY'"},
+      {"alice short\n", "line 1: a key must be at least 16"},
+      {"alice alice-key-0123456789abcdef extra\n", "line 1: a key must be at least 16"},
+      {"al/ice alice-key-0123456789abcdef\n", "line 1: a key's name must be"},
+      {"alice alice-key-0123456789abcdef\nalice other-key-0123456789abcdef\n", "line 2: the name alice is given twice"},
+      {"alice alice-key-0123456789abcdef\nbob alice-key-0123456789abcdef\n", "line 2: a key is given twice"},
+  };
+  for (const auto& [text, expected] : cases) {
+    auto keys = ApiKeys::Parse(text);
+    ASSERT_FALSE(keys.ok()) << text;
+    EXPECT_EQ(keys.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(keys.status().message().find(expected), 0u) << keys.status().message();
+    EXPECT_EQ(keys.status().message().find("0123456789abcdef"), std::string::npos) << keys.status().message();
+  }
+}
+
+TEST(AuthTest, AKeysFileMustBeReadableByItsOwnerOnly) {
+  char dir_template[] = "/tmp/tsdsr-auth-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string path = std::string(dir_template) + "/keys";
+  EXPECT_EQ(ApiKeys::Load(path).status().code(), StatusCode::kNotFound);
+  {
+    std::ofstream out(path);
+    out << "alice alice-key-0123456789abcdef\n";
+  }
+  ::chmod(path.c_str(), 0644);
+  auto open = ApiKeys::Load(path);
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.status().message().find("chmod 600"), std::string::npos) << open.status().message();
+  ::chmod(path.c_str(), 0600);
+  auto keys = ApiKeys::Load(path);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(keys->NameOf(std::string("Bearer alice-key-0123456789abcdef")), "alice");
+  {
+    std::ofstream out(path);
+    out << "alice\n";
+  }
+  auto bad = ApiKeys::Load(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "API keys file " + path + ", line 1: must be 'NAME KEY'");
+  std::filesystem::remove_all(dir_template);
+}
+
+TEST(AuthTest, ClientNames) {
+  for (const std::string& name : {std::string("a"), std::string("ci@build.1"), std::string("team:render_farm-2"),
+                                  std::string(64, 'x')}) {
+    EXPECT_TRUE(IsClientName(name)) << name;
+  }
+  for (const std::string& name : {std::string(), std::string(65, 'x'), std::string("with space"),
+                                  std::string("sl/ash"), std::string("ü")}) {
+    EXPECT_FALSE(IsClientName(name)) << name;
+  }
 }
 
 struct RawResponse {
@@ -118,7 +204,7 @@ class AuthServerTest : public ::testing::Test {
     };
     Pistache::Rest::Routes::Get(*router, "/health", answer);
     Pistache::Rest::Routes::Get(*router, "/info", answer);
-    RequireApiKey(*router, kKey, [this] { ++refused_; });
+    RequireApiKey(*router, OneKey(), [this] { ++refused_; });
     HttpServerOptions options;
     options.port = 0;
     options.threads = 1;
