@@ -139,7 +139,9 @@ ProcessUsage Settled(Cluster& cluster) {
     return stats["queue_depth"] == 0 && stats["in_flight"] == 0 && stats["jobs"]["waiting"] == 0;
   }, seconds(120));
   EXPECT_TRUE(cluster.WaitForWorkers(2, seconds(60)));
-  std::this_thread::sleep_for(seconds(3));  // lingering connections close
+  cluster.WaitForJson("/info", [](const nlohmann::json& info) {
+    return info["limits"]["connections"]["open"].get<int>() <= 2;  // closing connections have lingered and gone
+  }, seconds(30));
   return UsageOf(cluster.pid());
 }
 

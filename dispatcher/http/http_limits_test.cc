@@ -3,6 +3,7 @@
 // with a clear refusal; pipelined and chunked bodies framed by the transport itself.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -135,14 +136,16 @@ TEST_F(HttpLimitsTest, ConnectionsOverTheMaximumAreRefusedAndClosed) {
   std::vector<std::unique_ptr<RawClient>> held;
   for (int i = 0; i < 3; ++i) held.push_back(std::make_unique<RawClient>(port));
   ASSERT_TRUE(testing::WaitUntil([&] { return server_->open_connections() == 3; }));
-  RawClient extra(port);
-  auto refused = extra.Read();
+  auto extra = std::make_unique<RawClient>(port);
+  auto refused = extra->Read();
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->status, 503);
   EXPECT_EQ(refused->Header("retry-after"), "1");
   EXPECT_NE(refused->body.find("too many open connections"), std::string::npos) << refused->body;
-  EXPECT_TRUE(extra.WaitClosed());
+  EXPECT_TRUE(extra->WaitClosed());
   EXPECT_EQ(server_->refused_connections(), 1);
+  EXPECT_EQ(server_->open_connections(), 4) << "the refused one is open until its client closes or the linger ends";
+  extra.reset();
   held.pop_back();
   ASSERT_TRUE(testing::WaitUntil([&] { return server_->open_connections() == 2; }));
   ExpectStillServing();
