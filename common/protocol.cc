@@ -154,9 +154,16 @@ void to_json(json& j, const WorkerDescription& v) {
 }
 
 void to_json(json& j, const WorkerLiveStats& v) {
-  j = json{{"busy", v.busy},           {"queued", v.queued},
-           {"jobs_done", v.jobs_done}, {"jobs_failed", v.jobs_failed},
-           {"utilization", v.utilization}, {"memory", v.memory}};
+  j = json{{"busy", v.busy},
+           {"queued", v.queued},
+           {"jobs_done", v.jobs_done},
+           {"jobs_failed", v.jobs_failed},
+           {"progress", v.progress},
+           {"utilization", v.utilization},
+           {"power_watts", v.power_watts},
+           {"energy_joules", v.energy_joules},
+           {"temperature_celsius", v.temperature_celsius},
+           {"memory", v.memory}};
 }
 
 void to_json(json& j, const JobHeader& v) {
@@ -240,7 +247,11 @@ Result<WorkerLiveStats> ParseWorkerLiveStats(const json& j) {
   r.Optional("queued", v.queued);
   r.Optional("jobs_done", v.jobs_done);
   r.Optional("jobs_failed", v.jobs_failed);
+  r.Optional("progress", v.progress);
   r.Optional("utilization", v.utilization);
+  r.Optional("power_watts", v.power_watts);
+  r.Optional("energy_joules", v.energy_joules);
+  r.Optional("temperature_celsius", v.temperature_celsius);
   r.Memory("memory", v.memory);
   return Finish(r, v);
 }

@@ -78,13 +78,17 @@ struct WorkerDescription {
   std::string version;
 };
 
-// The live part of a worker's HEARTBEAT.
+// The live part of a worker's HEARTBEAT. GPU readings are -1 when the driver does not say (and on a CPU).
 struct WorkerLiveStats {
   int busy = 0;                // jobs being computed now
   int queued = 0;              // jobs accepted and waiting on the worker
   std::int64_t jobs_done = 0;  // since start
   std::int64_t jobs_failed = 0;
-  double utilization = -1;     // GPU utilisation 0..1, -1 when unknown
+  std::int64_t progress = 0;   // tiles and video frames finished since start
+  double utilization = -1;     // GPU utilisation 0..1
+  double power_watts = -1;     // the GPU board's draw
+  double energy_joules = -1;   // the GPU's energy since its driver loaded
+  double temperature_celsius = -1;
   MemoryStats memory;
 };
 

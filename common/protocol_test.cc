@@ -54,6 +54,32 @@ TEST(ProtocolTest, WorkerDescriptionRoundTrip) {
   EXPECT_FALSE(ParseWorkerDescription(j).ok()) << "an encoder name that is not a string";
 }
 
+TEST(ProtocolTest, HeartbeatRoundTripKeepsTheGpuReadingsAndOlderWorkersParse) {
+  WorkerLiveStats live;
+  live.busy = 1;
+  live.jobs_done = 7;
+  live.progress = 1234;
+  live.utilization = 0.5;
+  live.power_watts = 312.25;
+  live.energy_joules = 9.5e6;
+  live.temperature_celsius = 61;
+  live.memory.total = 80LL << 30;
+  auto back = ParseWorkerLiveStats(nlohmann::json(live));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->busy, 1);
+  EXPECT_EQ(back->jobs_done, 7);
+  EXPECT_EQ(back->progress, 1234);
+  EXPECT_DOUBLE_EQ(back->utilization, 0.5);
+  EXPECT_DOUBLE_EQ(back->power_watts, 312.25);
+  EXPECT_DOUBLE_EQ(back->energy_joules, 9.5e6);
+  EXPECT_DOUBLE_EQ(back->temperature_celsius, 61);
+  EXPECT_EQ(back->memory.total, 80LL << 30);
+  auto older = ParseWorkerLiveStats(nlohmann::json{{"busy", 0}, {"jobs_done", 3}});
+  ASSERT_TRUE(older.ok());
+  EXPECT_EQ(older->progress, 0);
+  EXPECT_DOUBLE_EQ(older->power_watts, -1) << "a worker that does not say is unknown, not zero";
+}
+
 TEST(ProtocolTest, DecodeRefusesMalformedMessages) {
   EXPECT_FALSE(Decode({}).ok());
   EXPECT_FALSE(Decode({"TSR1", std::string(1, '\x03')}).ok());                    // too few frames

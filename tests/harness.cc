@@ -1,6 +1,9 @@
 #include "tests/harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <climits>
@@ -223,6 +226,21 @@ nlohmann::json WaitForJob(client::HttpClient& http, const std::string& id,
   }
   ADD_FAILURE() << "job " << id << " did not get there within " << timeout.count() << " s; last: " << job.dump();
   return job;
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  socklen_t size = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), size) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
 }
 
 int RunCommand(const std::string& command, std::string* output) {

@@ -133,6 +133,9 @@ nlohmann::json WaitForJob(client::HttpClient& http, const std::string& id,
                           const std::function<bool(const nlohmann::json&)>& until = {},
                           std::chrono::seconds timeout = std::chrono::seconds(60));
 
+// A TCP port free right now on every interface (for a program that must be told its port).
+int FreePort();
+
 // Runs a shell command; returns its exit status and fills `output` with stdout.
 int RunCommand(const std::string& command, std::string* output = nullptr);
 

@@ -1,8 +1,6 @@
 // Security end to end: the HTTP API keys (--api-key, named ones from --api-keys-file) and CURVE on a worker endpoint other machines can reach
 // (--gen-keys, --curve-dir, the ZAP handler), with real dispatchers, workers and tsdsr-client.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,22 +42,6 @@ bool WaitForText(const std::string& path, const std::string& needle, std::chrono
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
-}
-
-// A TCP port free right now on every interface.
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  socklen_t size = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), size) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 // A program started through the shell so that its log (stderr) lands in `log`.

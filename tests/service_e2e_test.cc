@@ -98,7 +98,7 @@ TEST_F(ServiceE2eTest, MetricsParseAsPrometheusText) {
   EXPECT_GT(samples, 10);
   for (const char* name : {"tsdsr_http_requests_total", "tsdsr_jobs_total{outcome=\"ok\"}", "tsdsr_queue_depth",
                            "tsdsr_compute_seconds_bucket", "tsdsr_workers{state=\"ready\"}",
-                           "tsdsr_worker_memory_total_bytes"}) {
+                           "tsdsr_worker_busy{", "tsdsr_worker_progress_total{", "tsdsr_build_info{"}) {
     EXPECT_NE(r->body.find(name), std::string::npos) << name;
   }
 }

@@ -57,12 +57,15 @@ std::optional<proto::ProgressHeader> ComputeThread::TakeProgress() {
 
 void ComputeThread::OnProgress(std::uint64_t job_id, int done, int total) {
   const auto now = std::chrono::steady_clock::now();
-  if (done < total && now - progress_published_ < kProgressInterval) return;
-  progress_published_ = now;
+  const bool publish = done >= total || now - progress_published_ >= kProgressInterval;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    progress_ = proto::ProgressHeader{job_id, done, total};
+    if (done > running_steps_) steps_ += done - running_steps_;  // done starts over when a job is retried
+    running_steps_ = done;
+    if (publish) progress_ = proto::ProgressHeader{job_id, done, total};
   }
+  if (!publish) return;
+  progress_published_ = now;
   results_ready_.Raise();
 }
 
@@ -73,6 +76,7 @@ proto::WorkerLiveStats ComputeThread::Live() const {
   live.queued = static_cast<int>(queue_.size());
   live.jobs_done = done_;
   live.jobs_failed = failed_;
+  live.progress = steps_;
   return live;
 }
 
@@ -95,6 +99,7 @@ void ComputeThread::Loop() {
     Task task = std::move(queue_.front());
     queue_.pop_front();
     running_id_ = task.job.job_id;
+    running_steps_ = 0;
     cancel_running_.store(false);
     lock.unlock();
     JobReply reply;

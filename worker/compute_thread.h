@@ -74,6 +74,8 @@ class ComputeThread {
   bool stopping_ = false;             // guarded by mu_
   std::int64_t done_ = 0;             // guarded by mu_
   std::int64_t failed_ = 0;           // guarded by mu_
+  std::int64_t steps_ = 0;            // guarded by mu_: tiles and frames finished, all jobs
+  int running_steps_ = 0;             // guarded by mu_: of them, the running job's
   std::atomic<bool> cancel_running_{false};
   std::thread thread_;
 };

@@ -153,6 +153,8 @@ Result<cv::Mat> TorchUpscaler::Upscale(const cv::Mat& bgr, const UpscaleRequest&
 
 proto::MemoryStats TorchUpscaler::Memory() const { return model::DeviceMemory(device_); }
 
+model::GpuReadings TorchUpscaler::Gpu() const { return model::DeviceGpuReadings(device_); }
+
 Status TorchUpscaler::Warmup() {
   // A 24×24 gradient at every scale (a multi-scale model runs one network per scale) and the smallest tile:
   // one tile, every code path of a real job.

@@ -42,6 +42,7 @@ class TorchUpscaler : public Upscaler {
 
   // Device memory now (model::DeviceMemory). Thread-safe: reads the driver, the allocator or /proc only.
   proto::MemoryStats Memory() const override;
+  model::GpuReadings Gpu() const override;
 
   // Runs one small image at each scale through the whole path so that the first job does not pay for lazy
   // initialisation (kernel selection, allocator pools). Returns the first error. Not thread-safe, like Upscale.

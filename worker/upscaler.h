@@ -10,6 +10,7 @@
 
 #include "common/protocol.h"
 #include "common/status.h"
+#include "worker/model/nvml.h"
 
 namespace tsdsr::worker {
 
@@ -44,6 +45,8 @@ class Upscaler {
 
   // Device memory now. Thread-safe: called from the heartbeat thread while Upscale runs.
   virtual proto::MemoryStats Memory() const = 0;
+  // The GPU's utilisation, power, energy and temperature now; empty on a CPU. Thread-safe, as Memory.
+  virtual model::GpuReadings Gpu() const = 0;
 };
 
 }  // namespace tsdsr::worker

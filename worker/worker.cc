@@ -206,7 +206,14 @@ void Worker::Heartbeat(Clock::time_point now) {
   if (now < next_heartbeat_) return;
   next_heartbeat_ = now + std::chrono::milliseconds(options_.heartbeat_ms);
   proto::WorkerLiveStats live = compute_.Live();
-  if (upscaler_) live.memory = upscaler_->Memory();
+  if (upscaler_) {
+    live.memory = upscaler_->Memory();
+    const model::GpuReadings gpu = upscaler_->Gpu();
+    live.utilization = gpu.utilization.value_or(-1);
+    live.power_watts = gpu.power_watts.value_or(-1);
+    live.energy_joules = gpu.energy_joules.value_or(-1);
+    live.temperature_celsius = gpu.temperature_celsius.value_or(-1);
+  }
   Send(proto::Make(proto::Command::kHeartbeat, live));
 }
 

@@ -40,6 +40,25 @@ std::string Printable(const std::string& identity) {
   return out;
 }
 
+// What `worker` last reported, for its per-worker metrics.
+WorkerReadings ReadingsOf(const WorkerState& worker) {
+  const proto::WorkerLiveStats& live = worker.live;
+  const proto::MemoryStats& memory = live.memory.total > 0 ? live.memory : worker.description.memory;
+  WorkerReadings r;
+  r.gpu = worker.description.device.rfind("cuda", 0) == 0;
+  r.busy = live.busy;
+  r.progress = live.progress;
+  r.jobs_ok = live.jobs_done;
+  r.jobs_failed = live.jobs_failed;
+  r.memory_used_bytes = double(memory.total - memory.free);
+  r.memory_total_bytes = double(memory.total);
+  r.utilization = live.utilization;
+  r.power_watts = live.power_watts;
+  r.energy_joules = live.energy_joules;
+  r.temperature_celsius = live.temperature_celsius;
+  return r;
+}
+
 }  // namespace
 
 Broker::Broker(BrokerOptions options, zmq::context_t& context, Metrics& metrics)
@@ -383,9 +402,7 @@ void Broker::Publish(Clock::time_point now) {
     view.uptime_s = MillisBetween(worker.registered, now) / 1000;
     if (worker.usable()) snapshot.scales.insert(worker.description.scales.begin(), worker.description.scales.end());
     busy += view.in_flight > 0 ? 1 : 0;
-    const auto& memory = worker.live.memory.total > 0 ? worker.live.memory : worker.description.memory;
-    metrics_.SetWorker(worker.description.id, worker.description.device,
-                       {double(memory.total - memory.free), double(memory.total), worker.live.utilization});
+    metrics_.SetWorker(worker.description.id, worker.description.device, ReadingsOf(worker));
     snapshot.workers.push_back(std::move(view));
   }
   snapshot.queue_depth = scheduler_.queue_depth();

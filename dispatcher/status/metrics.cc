@@ -45,18 +45,6 @@ Metrics::Metrics()
                     .Help("Local worker processes restarted by the supervisor")
                     .Register(*registry_)
                     .Add({})),
-      worker_memory_used_(BuildGauge()
-                              .Name("tsdsr_worker_memory_used_bytes")
-                              .Help("Device memory in use, as reported by the worker")
-                              .Register(*registry_)),
-      worker_memory_total_(BuildGauge()
-                               .Name("tsdsr_worker_memory_total_bytes")
-                               .Help("Device memory in all, as reported by the worker")
-                               .Register(*registry_)),
-      worker_utilization_(BuildGauge()
-                              .Name("tsdsr_worker_utilization")
-                              .Help("Device utilisation 0..1, where the worker can measure it")
-                              .Register(*registry_)),
       stored_jobs_(BuildGauge()
                        .Name("tsdsr_stored_jobs")
                        .Help("Jobs in the job store by status (async jobs, and batch files whose output is kept)")
@@ -80,7 +68,15 @@ Metrics::Metrics()
                            .Name("tsdsr_results_removed_total")
                            .Help("Stored outputs removed, by reason (expired, evicted)")
                            .Register(*registry_)),
-      load_(*registry_) {}
+      load_(*registry_),
+      per_worker_(*registry_) {
+  BuildGauge()
+      .Name("tsdsr_build_info")
+      .Help("Always 1: the dispatcher's version and the source revision it was built from")
+      .Register(*registry_)
+      .Add({{"version", TSDSR_VERSION}, {"revision", TSDSR_REVISION}})
+      .Set(1);
+}
 
 void Metrics::CountRequest(std::string_view endpoint, int http_code) {
   requests_.Add({{"endpoint", std::string(endpoint)}, {"code", std::to_string(http_code)}}).Increment();
@@ -111,30 +107,6 @@ void Metrics::SetWorkers(double ready, double busy, double dead) {
 }
 
 void Metrics::CountWorkerRestart() { restarts_.Increment(); }
-
-void Metrics::SetWorker(const std::string& worker, const std::string& device, const WorkerGaugeValues& values) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = worker_gauges_.find(worker);
-  if (it == worker_gauges_.end()) {
-    prometheus::Labels labels{{"worker", worker}, {"device", device}};
-    WorkerGauges gauges{&worker_memory_used_.Add(labels), &worker_memory_total_.Add(labels),
-                        &worker_utilization_.Add(labels)};
-    it = worker_gauges_.emplace(worker, gauges).first;
-  }
-  it->second.used->Set(values.memory_used_bytes);
-  it->second.total->Set(values.memory_total_bytes);
-  it->second.utilization->Set(values.utilization);
-}
-
-void Metrics::RemoveWorker(const std::string& worker) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = worker_gauges_.find(worker);
-  if (it == worker_gauges_.end()) return;
-  worker_memory_used_.Remove(it->second.used);
-  worker_memory_total_.Remove(it->second.total);
-  worker_utilization_.Remove(it->second.utilization);
-  worker_gauges_.erase(it);
-}
 
 void Metrics::SetJobStore(const JobsReport& report) {
   for (const char* state : kJobStatuses) {

@@ -1,4 +1,5 @@
-// The dispatcher's Prometheus metrics (prefix tsdsr_). Every method is thread-safe.
+// The dispatcher's Prometheus metrics (prefix tsdsr_), tsdsr_build_info{version,revision} among them. Every
+// method is thread-safe.
 #pragma once
 
 #include <map>
@@ -16,6 +17,7 @@
 #include <prometheus/registry.h>
 
 #include "dispatcher/status/status_pages.h"
+#include "dispatcher/status/worker_metrics.h"
 
 namespace tsdsr::dispatcher {
 
@@ -50,12 +52,6 @@ class LoadMetrics {
   std::map<std::string, prometheus::Gauge*> clients_;  // guarded by mu_: the labels exported now
 };
 
-struct WorkerGaugeValues {
-  double memory_used_bytes = 0;
-  double memory_total_bytes = 0;
-  double utilization = -1;  // 0..1; -1 = unknown
-};
-
 class Metrics {
  public:
   Metrics();
@@ -69,9 +65,11 @@ class Metrics {
   // ready = idle and serving, busy = holding jobs, dead = connected but unable to serve (model failed to load).
   void SetWorkers(double ready, double busy, double dead);
   void CountWorkerRestart();
-  // Per-worker gauges labelled {worker, device}; RemoveWorker drops them when the worker leaves.
-  void SetWorker(const std::string& worker, const std::string& device, const WorkerGaugeValues& values);
-  void RemoveWorker(const std::string& worker);
+  // Per-worker series (worker_metrics.h); RemoveWorker drops them when the worker leaves.
+  void SetWorker(const std::string& worker, const std::string& device, const WorkerReadings& readings) {
+    per_worker_.Set(worker, device, readings);
+  }
+  void RemoveWorker(const std::string& worker) { per_worker_.Remove(worker); }
   // The job store: tsdsr_stored_jobs{status}, tsdsr_jobs_waiting, tsdsr_result_store_bytes,
   // tsdsr_result_store_results.
   void SetJobStore(const JobsReport& report);
@@ -84,12 +82,6 @@ class Metrics {
   std::string Serialize() const;
 
  private:
-  struct WorkerGauges {
-    prometheus::Gauge* used;
-    prometheus::Gauge* total;
-    prometheus::Gauge* utilization;
-  };
-
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Counter>& jobs_;
@@ -102,18 +94,13 @@ class Metrics {
   prometheus::Gauge& in_flight_;
   prometheus::Family<prometheus::Gauge>& workers_;
   prometheus::Counter& restarts_;
-  prometheus::Family<prometheus::Gauge>& worker_memory_used_;
-  prometheus::Family<prometheus::Gauge>& worker_memory_total_;
-  prometheus::Family<prometheus::Gauge>& worker_utilization_;
   prometheus::Family<prometheus::Gauge>& stored_jobs_;
   prometheus::Gauge& jobs_waiting_;
   prometheus::Gauge& result_store_bytes_;
   prometheus::Gauge& result_store_results_;
   prometheus::Family<prometheus::Counter>& results_removed_;
   LoadMetrics load_;
-
-  std::mutex mu_;
-  std::map<std::string, WorkerGauges> worker_gauges_;  // guarded by mu_
+  WorkerMetrics per_worker_;
 };
 
 }  // namespace tsdsr::dispatcher

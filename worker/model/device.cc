@@ -153,17 +153,17 @@ void ReleaseCachedMemory(const c10::Device& device) {
   if (device.is_cuda()) cuda_backend::ReleaseCachedMemory(device.has_index() ? device.index() : 0);
 }
 
-double DeviceUtilization(const c10::Device& device) {
-  if (!device.is_cuda()) return -1;
+GpuReadings DeviceGpuReadings(const c10::Device& device) {
+  if (!device.is_cuda()) return {};
   // Loaded once per process (thread-safe static initialisation); null when the driver has no NVML.
   static const std::unique_ptr<NvmlLibrary> nvml = [] {
     Result<std::unique_ptr<NvmlLibrary>> loaded = NvmlLibrary::Load();
     return loaded.ok() ? std::move(loaded).value() : nullptr;
   }();
   const std::string bus_id = cuda_backend::PciBusId(device.has_index() ? device.index() : 0);
-  if (!nvml || bus_id.empty()) return -1;
-  Result<double> busy = nvml->Utilization(bus_id);
-  return busy.ok() ? *busy : -1;
+  if (!nvml || bus_id.empty()) return {};
+  Result<GpuReadings> readings = nvml->Read(bus_id);
+  return readings.ok() ? *readings : GpuReadings{};
 }
 
 std::string ParseCpuModel(std::string_view cpuinfo) {

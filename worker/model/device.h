@@ -12,6 +12,7 @@
 
 #include "common/protocol.h"
 #include "common/status.h"
+#include "worker/model/nvml.h"
 
 namespace tsdsr::model {
 
@@ -53,9 +54,9 @@ void ResetPeakMemory(const c10::Device& device);
 // Hands the CUDA caching allocator's unused blocks back to the driver; a no-op on CPU. Thread-safe.
 void ReleaseCachedMemory(const c10::Device& device);
 
-// GPU utilisation 0..1 from NVML (nvml.h; loaded on first use), or -1 when unknown: a CPU, no NVIDIA driver,
-// or a device NVML does not list. Thread-safe.
-double DeviceUtilization(const c10::Device& device);
+// The GPU's readings from NVML (nvml.h; loaded on first use); all empty on a CPU, without an NVIDIA driver, or
+// for a device NVML does not list. Thread-safe.
+GpuReadings DeviceGpuReadings(const c10::Device& device);
 
 // The "model name" of the first processor in /proc/cpuinfo text; empty when absent. Exposed for tests.
 std::string ParseCpuModel(std::string_view cpuinfo);

@@ -89,7 +89,9 @@ TEST(DeviceTest, CpuNameAndMemory) {
   EXPECT_LT(memory.allocated, memory.total);
   EXPECT_EQ(memory.reserved, 0);
   ReleaseCachedMemory(cpu);  // a no-op
-  EXPECT_EQ(DeviceUtilization(cpu), -1);
+  const GpuReadings gpu = DeviceGpuReadings(cpu);
+  EXPECT_FALSE(gpu.utilization || gpu.power_watts || gpu.energy_joules || gpu.temperature_celsius)
+      << "a CPU has no GPU readings";
 }
 
 TEST(ProcParsersTest, CpuModel) {

@@ -17,6 +17,7 @@ struct NvmlUtilization {
   unsigned int gpu;     // percent of time a kernel was running
   unsigned int memory;  // percent of time device memory was read or written
 };
+constexpr int kNvmlTemperatureGpu = 0;  // nvmlTemperatureSensors_t: the GPU core
 
 }  // namespace
 
@@ -25,7 +26,11 @@ struct NvmlLibrary::Functions {
   NvmlReturn (*shutdown)();
   NvmlReturn (*handle_by_pci_bus_id)(const char*, NvmlDevice*);
   NvmlReturn (*utilization)(NvmlDevice, NvmlUtilization*);
-  const char* (*error_string)(NvmlReturn);
+  // Optional (null when the library lacks them): milliwatts, millijoules since the driver loaded, °C.
+  NvmlReturn (*power_usage)(NvmlDevice, unsigned int*) = nullptr;
+  NvmlReturn (*total_energy)(NvmlDevice, unsigned long long*) = nullptr;  // NOLINT(runtime/int): NVML's ABI
+  NvmlReturn (*temperature)(NvmlDevice, int, unsigned int*) = nullptr;
+  const char* (*error_string)(NvmlReturn) = nullptr;
 
   std::string Describe(NvmlReturn code) const {
     return "NVML error " + std::to_string(code) + (error_string ? std::string(": ") + error_string(code) : "");
@@ -57,6 +62,9 @@ Result<std::unique_ptr<NvmlLibrary>> NvmlLibrary::Load(const std::string& path) 
     return Status::Unavailable("NVML not loaded: " + path + " lacks the functions of NVML 5 or later");
   }
   Resolve(handle, "nvmlErrorString", &functions->error_string);  // optional: messages only
+  Resolve(handle, "nvmlDeviceGetPowerUsage", &functions->power_usage);
+  Resolve(handle, "nvmlDeviceGetTotalEnergyConsumption", &functions->total_energy);
+  Resolve(handle, "nvmlDeviceGetTemperature", &functions->temperature);
   if (const NvmlReturn code = functions->init(); code != kNvmlSuccess) {
     const std::string why = functions->Describe(code);
     dlclose(handle);
@@ -73,17 +81,29 @@ NvmlLibrary::~NvmlLibrary() {
   dlclose(handle_);
 }
 
-Result<double> NvmlLibrary::Utilization(const std::string& pci_bus_id) const {
+Result<GpuReadings> NvmlLibrary::Read(const std::string& pci_bus_id) const {
   NvmlDevice device = nullptr;
   if (const NvmlReturn code = functions_->handle_by_pci_bus_id(pci_bus_id.c_str(), &device); code != kNvmlSuccess) {
     const std::string why = "no NVML device at PCI bus id " + pci_bus_id + " (" + functions_->Describe(code) + ")";
     return code == kNvmlNotFound ? Status::NotFound(why) : Status::Unavailable(why);
   }
-  NvmlUtilization rates{};
-  if (const NvmlReturn code = functions_->utilization(device, &rates); code != kNvmlSuccess) {
-    return Status::Unavailable("NVML utilisation of " + pci_bus_id + ": " + functions_->Describe(code));
+  GpuReadings readings;
+  if (NvmlUtilization rates{}; functions_->utilization(device, &rates) == kNvmlSuccess) {
+    readings.utilization = rates.gpu / 100.0;
   }
-  return rates.gpu / 100.0;
+  unsigned int milliwatts = 0;
+  if (functions_->power_usage && functions_->power_usage(device, &milliwatts) == kNvmlSuccess) {
+    readings.power_watts = milliwatts / 1e3;
+  }
+  unsigned long long millijoules = 0;  // NOLINT(runtime/int): NVML's ABI
+  if (functions_->total_energy && functions_->total_energy(device, &millijoules) == kNvmlSuccess) {
+    readings.energy_joules = static_cast<double>(millijoules) / 1e3;
+  }
+  unsigned int celsius = 0;
+  if (functions_->temperature && functions_->temperature(device, kNvmlTemperatureGpu, &celsius) == kNvmlSuccess) {
+    readings.temperature_celsius = celsius;
+  }
+  return readings;
 }
 
 }  // namespace tsdsr::model
