@@ -8,6 +8,7 @@
 
 #include "dispatcher/http/http_errors.h"
 #include "dispatcher/http/http_server.h"
+#include "dispatcher/status/openapi_document.h"
 
 namespace tsdsr::dispatcher {
 namespace {
@@ -37,6 +38,7 @@ void Api::Register(Pistache::Rest::Router& router) {
   Pistache::Rest::Routes::Get(router, "/info", bind(&Api::Info, this));
   Pistache::Rest::Routes::Get(router, "/stats", bind(&Api::Stats, this));
   Pistache::Rest::Routes::Get(router, "/metrics", bind(&Api::MetricsPage, this));
+  Pistache::Rest::Routes::Get(router, "/openapi.yaml", bind(&Api::OpenApi, this));
   router.addDisconnectHandler(
       [this](const std::shared_ptr<Pistache::Tcp::Peer>& peer) { context_.Disconnected(peer.get()); });
 }
@@ -122,6 +124,12 @@ void Api::MetricsPage(const Request&, ResponseWriter response) {
                                 ClientDepths(context_.pool().Snapshot(), context_.jobs().Report(), kClientLabels));
   SendResponse(response, Code::Ok, context_.metrics().Serialize(),
                Pistache::Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8"));
+}
+
+void Api::OpenApi(const Request&, ResponseWriter response) {
+  context_.Count("/openapi.yaml", 200);
+  SendResponse(response, Code::Ok, OpenApiDocument(),
+               Pistache::Http::Mime::MediaType::fromString("application/yaml"));
 }
 
 }  // namespace tsdsr::dispatcher

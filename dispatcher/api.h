@@ -29,6 +29,7 @@ class Api {
   void Info(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
   void Stats(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
   void MetricsPage(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
+  void OpenApi(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
 
   // Builds the job of a validated request; its callback answers `response`.
   JobPtr MakeJob(ImageRequest request, std::shared_ptr<Pistache::Tcp::Peer> peer,

@@ -23,13 +23,6 @@ client::HttpRequest BatchRequest(const std::vector<ImageFile>& files, const std:
   return request;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST(BatchE2eTest, AMixedBatchWithACorruptFile) {
   auto cluster = Cluster::Start(2);
   ASSERT_NE(cluster, nullptr);

@@ -19,13 +19,6 @@ namespace fs = std::filesystem;
 
 void WriteFile(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 int CountFiles(const std::string& dir, const std::string& extension = ".png") {
   int n = 0;
   std::error_code error;

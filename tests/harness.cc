@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -311,6 +312,28 @@ int MaxAbsDiff(const cv::Mat& a, const cv::Mat& b) {
   double max = 0;
   cv::minMaxLoc(diff.reshape(1), nullptr, &max);
   return static_cast<int>(max);
+}
+
+std::unique_ptr<TestProcess> StartLogged(const std::vector<std::string>& argv, const std::string& log) {
+  std::string command = "exec";
+  for (const auto& arg : argv) command += " '" + arg + "'";
+  return std::make_unique<TestProcess>(std::vector<std::string>{"/bin/sh", "-c", command + " 2>'" + log + "'"});
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool WaitForText(const std::string& path, const std::string& needle, std::chrono::seconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (ReadFile(path).find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
 }
 
 }  // namespace tsdsr::testing

@@ -139,6 +139,13 @@ int FreePort();
 // Runs a shell command; returns its exit status and fills `output` with stdout.
 int RunCommand(const std::string& command, std::string* output = nullptr);
 
+// A program started through the shell so that its log (stderr) lands in the file `log`.
+std::unique_ptr<TestProcess> StartLogged(const std::vector<std::string>& argv, const std::string& log);
+
+// The whole file at `path` ("" when it cannot be read).
+std::string ReadFile(const std::string& path);
+// Waits until the file at `path` contains `needle`; false after `timeout`.
+bool WaitForText(const std::string& path, const std::string& needle, std::chrono::seconds timeout);
 
 // Twenty files: PNG, JPEG and WebP of odd sizes (1×1 to 100×61), the eighth ("broken.png") a PNG cut short.
 std::vector<ImageFile> MixedImages();

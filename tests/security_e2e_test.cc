@@ -1,5 +1,6 @@
-// Security end to end: the HTTP API keys (--api-key, named ones from --api-keys-file) and CURVE on a worker endpoint other machines can reach
-// (--gen-keys, --curve-dir, the ZAP handler), with real dispatchers, workers and tsdsr-client.
+// Security end to end: the HTTP API keys (--api-key, named ones from --api-keys-file) and CURVE on a worker
+// endpoint other machines can reach (--gen-keys, --curve-dir, the ZAP handler), with real dispatchers, workers
+// and tsdsr-client.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,30 +26,6 @@ std::unique_ptr<client::HttpClient> ClientWithKey(const std::string& base_url, c
   EXPECT_TRUE(http.ok()) << http.status().ToString();
   if (!key.empty()) (*http)->SetDefaultHeader("Authorization", "Bearer " + key);
   return std::move(*http);
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Waits until the file at `path` contains `needle`; false after `timeout`.
-bool WaitForText(const std::string& path, const std::string& needle, std::chrono::seconds timeout) {
-  const auto give_up = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (ReadText(path).find(needle) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
-// A program started through the shell so that its log (stderr) lands in `log`.
-std::unique_ptr<TestProcess> StartLogged(std::vector<std::string> argv, const std::string& log) {
-  std::string command = "exec";
-  for (const auto& arg : argv) command += " '" + arg + "'";
-  return std::make_unique<TestProcess>(std::vector<std::string>{"/bin/sh", "-c", command + " 2>'" + log + "'"});
 }
 
 TEST(SecurityE2eTest, ApiKeyGuardsTheApiButNotTheProbesOrMetrics) {
@@ -96,7 +73,7 @@ TEST(SecurityE2eTest, ClientSendsTheKeyFromItsFlagOrTheEnvironment) {
                 &output),
             0)
       << output;
-  EXPECT_EQ(DecodeBytes(ReadText(dir.File("out.png"))).cols, 32);
+  EXPECT_EQ(DecodeBytes(ReadFile(dir.File("out.png"))).cols, 32);
   EXPECT_EQ(RunCommand("TSDSR_API_KEY=" + std::string(kApiKey) + " " + client + " --info 2>&1", &output), 0) << output;
   EXPECT_EQ(RunCommand("env -u TSDSR_API_KEY " + client + " --info 2>&1", &output), 2) << output;
   EXPECT_NE(output.find("401"), std::string::npos) << output;
@@ -189,8 +166,8 @@ TEST(SecurityE2eTest, CurveAdmitsAuthorizedWorkersAndRefusesStrangers) {
                                  "--workers", "1", "--worker-endpoint", "tcp://0.0.0.0:" + port, "--curve-dir", keys,
                                  "--heartbeat-ms", "200", "--log-level", "info", "--data-dir", dir.File("data")},
                                 dir.File("dispatcher.log"));
-  ASSERT_TRUE(WaitForText(dir.File("port"), "\n", std::chrono::seconds(30))) << ReadText(dir.File("dispatcher.log"));
-  auto http = ClientWithKey("http://127.0.0.1:" + std::to_string(std::stoi(ReadText(dir.File("port")))), "");
+  ASSERT_TRUE(WaitForText(dir.File("port"), "\n", std::chrono::seconds(30))) << ReadFile(dir.File("dispatcher.log"));
+  auto http = ClientWithKey("http://127.0.0.1:" + std::to_string(std::stoi(ReadFile(dir.File("port")))), "");
 
   const std::string connect = "tcp://127.0.0.1:" + port;
   TestProcess good({Program("tsdsr-worker"), "--connect", connect, "--curve-dir", keys, "--id", "remote-ok",
@@ -206,7 +183,7 @@ TEST(SecurityE2eTest, CurveAdmitsAuthorizedWorkersAndRefusesStrangers) {
     both = health.ok() && nlohmann::json::parse(health->body)["workers"]["ready"].get<int>() >= 2;
     if (!both) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_TRUE(both) << ReadText(dir.File("dispatcher.log"));
+  ASSERT_TRUE(both) << ReadFile(dir.File("dispatcher.log"));
   std::string served_by;
   for (int i = 0; i < 10 && served_by != "remote-ok"; ++i) {
     auto r = http->PostRaw("/upscale", "image/png", EncodePng(TestImage(10, 10)));
@@ -218,11 +195,11 @@ TEST(SecurityE2eTest, CurveAdmitsAuthorizedWorkersAndRefusesStrangers) {
 
   // The stranger is refused: logged with its key on the dispatcher, told on the worker, never registered.
   EXPECT_TRUE(WaitForText(dir.File("dispatcher.log"), pair->public_key, std::chrono::seconds(20)))
-      << ReadText(dir.File("dispatcher.log"));
-  EXPECT_NE(ReadText(dir.File("dispatcher.log")).find("refused a worker connection from 127.0.0.1"), std::string::npos)
-      << ReadText(dir.File("dispatcher.log"));
+      << ReadFile(dir.File("dispatcher.log"));
+  EXPECT_NE(ReadFile(dir.File("dispatcher.log")).find("refused a worker connection from 127.0.0.1"), std::string::npos)
+      << ReadFile(dir.File("dispatcher.log"));
   EXPECT_TRUE(WaitForText(dir.File("stranger.log"), "refused this worker", std::chrono::seconds(20)))
-      << ReadText(dir.File("stranger.log"));
+      << ReadFile(dir.File("stranger.log"));
   auto info = nlohmann::json::parse(http->Get("/info")->body);
   for (const auto& worker : info["workers"]) EXPECT_NE(worker["id"], "stranger");
   EXPECT_EQ(nlohmann::json::parse(http->Get("/health")->body)["workers"]["total"], 2);

@@ -31,13 +31,6 @@ class UpscaleE2eTest : public ::testing::Test {
     return expected;
   }
 
-  static std::string ReadFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
   static Cluster* cluster_;
   TempDir dir_;
 };

@@ -16,13 +16,6 @@
 namespace tsdsr::testing {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 client::HttpResponse PostVideo(client::HttpClient& http, const std::string& path, const std::string& query,
                                const std::string& type = "video/mp4") {
   client::HttpRequest request;
