@@ -133,15 +133,22 @@ def preStop_seconds(container):
     return None
 
 
-def check_dispatcher(c):
-    deployment = c.find("Deployment", "tsdsr-dispatcher")
-    if not c.expect(deployment is not None, "no Deployment tsdsr-dispatcher"):
-        return
+def deployment_of(c, name, role, expected_labels):
+    """The Deployment `name`'s spec and pod spec, once its selector and pod labels are checked; None if absent."""
+    deployment = c.find("Deployment", name)
+    if not c.expect(deployment is not None, f"no Deployment {name}"):
+        return None, None
     spec = deployment["spec"]
-    pod = spec["template"]["spec"]
     labels = spec["template"]["metadata"].get("labels", {})
-    c.expect(selects(spec["selector"].get("matchLabels"), labels), "dispatcher: selector must match its pods")
-    c.expect(selects(DISPATCHER, labels), f"dispatcher pods must carry the labels {DISPATCHER}")
+    c.expect(selects(spec["selector"].get("matchLabels"), labels), f"{role}: selector must match its pods")
+    c.expect(selects(expected_labels, labels), f"{role} pods must carry the labels {expected_labels}")
+    return spec, spec["template"]["spec"]
+
+
+def check_dispatcher(c):
+    spec, pod = deployment_of(c, "tsdsr-dispatcher", "dispatcher", DISPATCHER)
+    if spec is None:
+        return
     c.expect(spec.get("replicas") == 1, "dispatcher: replicas must be 1 (its data dir is locked)")
     c.expect(spec.get("strategy", {}).get("type") == "Recreate",
              "dispatcher: strategy must be Recreate (the old pod must release the data dir first)")
@@ -211,14 +218,9 @@ def check_dispatcher(c):
 
 
 def check_workers(c):
-    deployment = c.find("Deployment", "tsdsr-worker")
-    if not c.expect(deployment is not None, "no Deployment tsdsr-worker"):
+    spec, pod = deployment_of(c, "tsdsr-worker", "worker", WORKER)
+    if spec is None:
         return
-    spec = deployment["spec"]
-    pod = spec["template"]["spec"]
-    labels = spec["template"]["metadata"].get("labels", {})
-    c.expect(selects(spec["selector"].get("matchLabels"), labels), "workers: selector must match their pods")
-    c.expect(selects(WORKER, labels), f"worker pods must carry the labels {WORKER}")
     container = next((x for x in pod["containers"] if x["name"] == "worker"), None)
     if not c.expect(container is not None, "workers: no container named worker"):
         return
