@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -15,9 +16,10 @@ namespace tsdsr::testing {
 Result<std::unique_ptr<DispatcherProcess>> DispatcherProcess::Start(const DispatcherProcessOptions& options) {
   std::unique_ptr<DispatcherProcess> process(new DispatcherProcess());
   process->launcher_ = dispatcher::MakePosixLauncher();
+  const char* log_level = std::getenv("TSDSR_TEST_LOG_LEVEL");  // e.g. debug, to see what a failing test did
   std::vector<std::string> argv = {options.program, "--port", "0", "--port-file", options.port_file,
                                    "--workers", std::to_string(options.workers), "--worker-endpoint",
-                                   options.worker_endpoint, "--log-level", "warn"};
+                                   options.worker_endpoint, "--log-level", log_level ? log_level : "warn"};
   argv.insert(argv.end(), options.extra_flags.begin(), options.extra_flags.end());
   if (std::find(argv.begin(), argv.end(), "--model") == argv.end()) argv.insert(argv.end(), {"--model", "bicubic"});
   if (std::find(argv.begin(), argv.end(), "--data-dir") == argv.end()) {

@@ -119,10 +119,18 @@ TEST(LoadE2eTest, AFloodOfLargeUploadsGetsOnly200Or503AndMemoryStaysBounded) {
       }
       if (failure.empty() && (!wait_for_continue || response->status == 100)) {
         if (!http.Send(body)) failure = "sending the body failed: " + std::string(std::strerror(errno));
+        const auto sent = std::chrono::steady_clock::now();
         response = http.Read(milliseconds(120000));
-        if (!response) failure += (failure.empty() ? "" : "; ") + std::string("no answer after the body");
+        if (!response) {
+          const auto waited = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - sent);
+          failure += (failure.empty() ? "" : "; ") + std::string("no answer after the body (") +
+                     std::to_string(waited.count()) + " ms, " + std::strerror(errno) + ")";
+        }
       }
-      if (!response) ADD_FAILURE() << "client " << i << (wait_for_continue ? " (100 Continue)" : "") << ": " << failure;
+      if (!response) {
+        ADD_FAILURE() << "client " << i << " (port " << http.local_port() << ")"
+                      << (wait_for_continue ? " (100 Continue)" : "") << ": " << failure;
+      }
       std::lock_guard<std::mutex> lock(mu);
       statuses[response ? response->status : -1] += 1;
       if (response && response->status == 200) ok.emplace_back(i % 3, std::move(response->body));

@@ -1,8 +1,10 @@
 // The front door's bounds: bodies held once and counted in the memory budget from their head until their response
 // is written, refused with 503 and Retry-After before they are read when they do not fit; open connections capped
 // with a clear refusal; pipelined and chunked bodies framed by the transport itself.
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -69,6 +71,28 @@ TEST_F(HttpLimitsTest, AClientThatSendsARefusedBodyAnywayStillReadsTheRefusal) {
   ASSERT_TRUE(response.has_value()) << "no reset before the answer";
   EXPECT_EQ(response->status, 503);
   EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST_F(HttpLimitsTest, RefusalsAreWrittenWhileTheirBodiesKeepComing) {
+  // Pistache writes a response on a writable event and takes one that is also readable as readable only: while a
+  // refused body keeps the connection readable, its 503 must still go out. Many clients at once keep the server
+  // busy enough that their input is always pending when it polls.
+  const uint16_t port = StartWithBudget(1000);
+  const std::string body(16 << 20, 'x');
+  constexpr int kClients = 16;
+  std::atomic<int> answered{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&] {
+      RawClient client(port, std::chrono::seconds(60));
+      if (!client.Send(Post("/echo", body))) return;
+      auto response = client.Read(milliseconds(20000));
+      if (response.has_value() && response->status == 503) ++answered;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(answered.load(), kClients);
+  ExpectStillServing();
 }
 
 TEST_F(HttpLimitsTest, ABodyIsCountedUntilItsAnswerIsWrittenThenGivenBack) {

@@ -68,6 +68,12 @@ class RawClient {
   RawClient& operator=(const RawClient&) = delete;
 
   bool connected() const { return connected_; }
+  // The client's own port, as the server's log names the connection.
+  int local_port() const {
+    sockaddr_in addr{};
+    socklen_t size = sizeof addr;
+    return ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &size) == 0 ? ntohs(addr.sin_port) : 0;
+  }
 
   bool Send(std::string_view data) {
     while (!data.empty()) {

@@ -27,10 +27,12 @@
 #include <pistache/mailbox.h>
 #include <pistache/peer.h>
 #include <pistache/transport.h>
+#include <spdlog/spdlog.h>
 
 #include "dispatcher/http/chunked_body.h"
 #include "dispatcher/http/http_errors.h"
 #include "dispatcher/http/http_request_head.h"
+#include "dispatcher/http/transport_events.h"
 
 namespace tsdsr::dispatcher {
 namespace {
@@ -155,7 +157,8 @@ class ServerTransport final : public Tcp::Transport, public std::enable_shared_f
   }
   // Ends the connection now; Pistache then sees end of input and frees the peer. With `reset`, its close sends a
   // reset, so a client still pushing a body into a closed window fails at once instead of waiting on TCP probes.
-  void ForceClose(const PeerPtr& peer, bool reset) {
+  void ForceClose(const PeerPtr& peer, bool reset, const char* why) {
+    spdlog::debug("HTTP connection from {} closed{}: {}", ClientAddress(peer->fd()), reset ? " with a reset" : "", why);
     if (reset) {
       const linger abortive{1, 0};
       ::setsockopt(peer->fd(), SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
@@ -216,7 +219,8 @@ void ServerTransport::registerPoller(Pistache::Polling::Epoll& poller) {
 }
 
 void ServerTransport::onReady(const Pistache::Aio::FdSet& fds) {
-  Tcp::Transport::onReady(fds);  // input and writes first, then our timer and queue
+  // input and writes first, then our timer and queue
+  HandOverEvents(fds, [this](const Pistache::Aio::FdSet& event) { Tcp::Transport::onReady(event); });
   for (const auto& entry : fds) {
     if (entry.getTag() == Pistache::Polling::Tag(timer_fd_)) {
       uint64_t expirations = 0;
@@ -247,6 +251,10 @@ void ServerTransport::OnConnection(const PeerPtr& peer) {
 }
 
 void ServerTransport::OnDisconnection(const PeerPtr& peer) {
+  if (const std::shared_ptr<Connection> c = StateOf(peer); c != nullptr) {
+    spdlog::debug("HTTP connection from {} ended ({} of {} requests answered{})", ClientAddress(peer->fd()), c->answered,
+                  c->dispatched, c->closing ? ", closing" : "");
+  }
   if (const std::shared_ptr<Connection> connection = StateOf(peer); connection && connection->counted) {
     connection->counted = false;
     config_->connections->open.fetch_sub(1);
@@ -262,7 +270,7 @@ void ServerTransport::OnInput(std::string_view input, const PeerPtr& peer) {
     if (c.phase == Phase::kDiscard) {
       c.discarded += input.size();
       c.since = Clock::now();  // a refused body still arriving: the linger waits for it, up to discard_limit
-      if (c.closing && c.discarded > c.discard_limit) ForceClose(peer, /*reset=*/true);
+      if (c.closing && c.discarded > c.discard_limit) ForceClose(peer, /*reset=*/true, "refused bytes over the limit");
       return;
     }
     if (!(c.phase == Phase::kHead ? ReadHead(peer, c, input) : ReadBody(peer, c, input))) return;
@@ -392,6 +400,8 @@ void ServerTransport::Finish(Connection& c) {
 // Answers `status` as JSON with `Connection: close`; SendResponse closes the connection once it is written.
 void ServerTransport::Refuse(const PeerPtr& peer, Connection& c, Http::Code code, const Status& status,
                              int retry_after_s) {
+  spdlog::debug("HTTP connection from {} refused with {}: {}", ClientAddress(peer->fd()), static_cast<int>(code),
+                status.message());
   c.phase = Phase::kDiscard;
   c.since = Clock::now();
   // The refused request's body is read and dropped (up to the body limit), so that a client that sends it without
@@ -467,7 +477,7 @@ void ServerTransport::OnTick() {
       const bool body_to_come = c.discarded < c.discard_limit && c.discard_limit > kMaxDiscardBytes;
       if (elapsed > (body_to_come ? std::chrono::duration_cast<Clock::duration>(options.body_timeout)
                                   : std::chrono::duration_cast<Clock::duration>(kLingerTimeout))) {
-        ForceClose(peer, /*reset=*/true);
+        ForceClose(peer, /*reset=*/true, body_to_come ? "the refused body stalled" : "the client did not close");
       }
     } else if (c.answered < c.dispatched) {
       continue;  // a job may take long (its deadline is the dispatcher's business), or its answer is being written
@@ -478,7 +488,7 @@ void ServerTransport::OnTick() {
       Refuse(peer, c, Http::Code::Request_Timeout,
              Status::DeadlineExceeded(TimeoutMessage("request body stalled for more than", options.body_timeout)));
     } else if (c.phase != Phase::kBody && c.head.empty() && elapsed > options.keepalive_timeout) {
-      ForceClose(peer, /*reset=*/false);  // idle keep-alive connection, or a close nothing completed
+      ForceClose(peer, /*reset=*/false, "idle");  // idle keep-alive connection, or a close nothing completed
     }
   }
 }
