@@ -57,8 +57,8 @@ class Network {
   }
   ~Network() { RunCommand(TeardownScript() + " >/dev/null 2>&1"); }
 
-  std::string dispatcher_ns() const { return ns_ + "d"; }
-  std::string worker_ns(int i) const { return ns_ + "w" + std::to_string(i); }
+  std::string dispatcher_ns() const { return tag_ + "d"; }
+  std::string worker_ns(int i) const { return tag_ + "w" + std::to_string(i); }
   // The dispatcher side of worker `i`'s link.
   std::string worker_link(int i) const { return tag_ + "d" + std::to_string(i); }
   std::string http_address() const { return "10.254." + std::to_string(subnet_) + ".2"; }
@@ -71,7 +71,7 @@ class Network {
   }
 
  private:
-  Network() : tag_("ts" + std::to_string(::getpid() % 100000)), ns_(tag_), subnet_(::getpid() % 250 + 1) {}
+  Network() : tag_("ts" + std::to_string(::getpid() % 100000)), subnet_(::getpid() % 250 + 1) {}
 
   std::string SetupScript() const {
     const std::string d = dispatcher_ns();
@@ -102,8 +102,7 @@ class Network {
     return "sh -c '" + script + "ip link del " + tag_ + "h'";
   }
 
-  std::string tag_;  // names: at most 15 characters for a link
-  std::string ns_;
+  std::string tag_;  // the start of every name: at most 15 characters for a link
   int subnet_;
 };
 

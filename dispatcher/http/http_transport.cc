@@ -254,10 +254,10 @@ void ServerTransport::OnDisconnection(const PeerPtr& peer) {
   if (const std::shared_ptr<Connection> c = StateOf(peer); c != nullptr) {
     spdlog::debug("HTTP connection from {} ended ({} of {} requests answered{})", ClientAddress(peer->fd()), c->answered,
                   c->dispatched, c->closing ? ", closing" : "");
-  }
-  if (const std::shared_ptr<Connection> connection = StateOf(peer); connection && connection->counted) {
-    connection->counted = false;
-    config_->connections->open.fetch_sub(1);
+    if (c->counted) {
+      c->counted = false;
+      config_->connections->open.fetch_sub(1);
+    }
   }
   static_cast<Tcp::Handler&>(*http_).onDisconnection(peer);
 }

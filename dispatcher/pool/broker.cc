@@ -45,7 +45,7 @@ WorkerReadings ReadingsOf(const WorkerState& worker) {
   const proto::WorkerLiveStats& live = worker.live;
   const proto::MemoryStats& memory = live.memory.total > 0 ? live.memory : worker.description.memory;
   WorkerReadings r;
-  r.gpu = worker.description.device.rfind("cuda", 0) == 0;
+  r.gpu = OnGpu(worker.description);
   r.busy = live.busy;
   r.progress = live.progress;
   r.jobs_ok = live.jobs_done;

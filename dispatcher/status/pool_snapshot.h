@@ -14,6 +14,9 @@
 
 namespace tsdsr::dispatcher {
 
+// True when the worker computes on a CUDA device ("cuda", "cuda:1"): its memory is GPU memory.
+inline bool OnGpu(const proto::WorkerDescription& worker) { return worker.device.rfind("cuda", 0) == 0; }
+
 struct WorkerView {
   proto::WorkerDescription description;
   proto::WorkerLiveStats live;

@@ -116,7 +116,7 @@ json InfoJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsRe
   }
   const WorkerView* first = FirstWorker(pool);
   bool cuda = false;
-  for (const auto& w : pool.workers) cuda = cuda || w.description.device.rfind("cuda", 0) == 0;
+  for (const auto& w : pool.workers) cuda = cuda || OnGpu(w.description);
   return json{{"name", service.name},
               {"version", service.version},
               {"description", "One-step diffusion super-resolution served from a pool of GPU workers"},
