@@ -22,6 +22,7 @@ std::string ContentTypeOf(const Pistache::Rest::Request& request) {
 ServiceInfo RouteContext::Service() const {
   ServiceInfo info = service_;
   info.draining = draining_.load();
+  info.local_restarts = metrics_.worker_restarts();
   return info;
 }
 

@@ -149,6 +149,8 @@ void DispatcherService::AddRoutes(const DispatcherOptions& options) {
   jobs_routes_->Register(*router_);
   batch_route_ = std::make_unique<BatchRoute>(*routes_, static_cast<size_t>(options.max_batch_files));
   batch_route_->Register(*router_);
+  console_routes_ = std::make_unique<ConsoleRoutes>(metrics_);
+  console_routes_->Register(*router_);
 }
 
 Status DispatcherService::SecureWorkerEndpoint(const DispatcherOptions& options) {

@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "dispatcher/api.h"
 #include "dispatcher/batch_route.h"
+#include "dispatcher/console/console_routes.h"
 #include "dispatcher/http/auth.h"
 #include "dispatcher/http/http_server.h"
 #include "dispatcher/jobs/job_manager.h"
@@ -71,6 +72,7 @@ class DispatcherService {
   std::unique_ptr<Api> api_;
   std::unique_ptr<JobsRoutes> jobs_routes_;
   std::unique_ptr<BatchRoute> batch_route_;
+  std::unique_ptr<ConsoleRoutes> console_routes_;
   std::shared_ptr<Pistache::Rest::Router> router_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<ProcessLauncher> launcher_;

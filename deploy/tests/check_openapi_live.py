@@ -171,6 +171,15 @@ def exercise_status(c):
             c.problems.append("GET /openapi.yaml: not docs/openapi.yaml byte for byte")
 
 
+def exercise_console(c):
+    _, headers, _ = c.call("get", "/")
+    c.call("get", "/", headers={"If-None-Match": headers.get("ETag", "")})
+    c.call("get", "/ui/{file}", "/ui/console.css")
+    c.call("get", "/ui/{file}", "/ui/no-such-file.css")
+    c.call("get", "/ui/js/{file}", "/ui/js/main.js")
+    c.call("get", "/ui/js/{file}", "/ui/js/no-such-module.js")
+
+
 def exercise_upscale(c, image):
     c.call("post", "/upscale", "/upscale?upscale=2&process_size=64", image, "image/png")
     c.call("post", "/upscale", "/upscale?upscale=2&format=jpeg", image, "image/png")
@@ -242,6 +251,7 @@ def main():
         checker = Checker(sys.argv[1], yaml.safe_load(f))
     image = png(40, 30)
     exercise_status(checker)
+    exercise_console(checker)
     exercise_upscale(checker, image)
     exercise_jobs(checker, image)
     if subprocess.run(["sh", "-c", "command -v ffmpeg"], capture_output=True, check=False).returncode == 0:

@@ -18,6 +18,7 @@ namespace {
 namespace Http = Pistache::Http;
 
 constexpr std::array<std::string_view, 4> kOpenPaths = {"/health", "/health/live", "/health/ready", "/metrics"};
+constexpr std::string_view kConsoleAssets = "/ui/";  // the web console's files: no data
 constexpr std::string_view kBearer = "bearer";
 constexpr size_t kMaxKeysFileBytes = size_t{1} << 20;
 
@@ -120,6 +121,8 @@ std::optional<std::string> AuthorizationOf(const Http::Request& request) {
 }
 
 bool IsOpenPath(std::string_view path) {
+  if (path == "/") return true;
+  if (path.rfind(kConsoleAssets, 0) == 0) return path.find("..") == std::string_view::npos;
   for (std::string_view open : kOpenPaths) {
     if (path == open) return true;
   }

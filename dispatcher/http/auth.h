@@ -61,7 +61,8 @@ class ApiKeys {
   std::vector<Key> keys_;
 };
 
-// True for the paths open without a key: /health, /health/live, /health/ready and /metrics (exact match).
+// True for the paths open without a key: /health, /health/live, /health/ready, /metrics, and the web console's
+// page and files (/ and /ui/...), which hold no data (exact match, but for /ui/'s prefix).
 bool IsOpenPath(std::string_view path);
 
 // The token of an Authorization header value "Bearer TOKEN" (scheme case-insensitive, spaces around the

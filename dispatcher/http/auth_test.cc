@@ -52,11 +52,13 @@ TEST(AuthTest, ConstantTimeEquals) {
   EXPECT_FALSE(ConstantTimeEquals(std::string("ab\0", 3), "abc"));
 }
 
-TEST(AuthTest, OnlyHealthProbesAndMetricsAreOpen) {
-  for (const char* path : {"/health", "/health/live", "/health/ready", "/metrics"}) {
+TEST(AuthTest, OnlyHealthProbesMetricsAndTheConsolesFilesAreOpen) {
+  for (const char* path : {"/health", "/health/live", "/health/ready", "/metrics", "/", "/ui/console.css",
+                           "/ui/js/main.js"}) {
     EXPECT_TRUE(IsOpenPath(path)) << path;
   }
-  for (const char* path : {"/upscale", "/info", "/stats", "/jobs", "/jobs/1", "/", "/health/", "/healthz", "/metrics/x",
+  for (const char* path : {"/upscale", "/info", "/stats", "/jobs", "/jobs/1", "", "/ui", "/ui/../info",
+                           "/ui/js/../../jobs", "/health/", "/healthz", "/metrics/x",
                            "/health/../upscale", "//health", "/HEALTH"}) {
     EXPECT_FALSE(IsOpenPath(path)) << path;
   }

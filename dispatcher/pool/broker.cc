@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/time_text.h"
 #include "common/zmq_frames.h"
 
 namespace tsdsr::dispatcher {
@@ -264,6 +265,7 @@ void Broker::HandleReady(const std::string& identity, const proto::Message& mess
   } else {
     spdlog::error("worker {} cannot serve: {}", description->id, description->error);
   }
+  DropStaleRegistrations(identity, *description);
   FailAll(scheduler_.RegisterWorker(identity, std::move(*description), now),
           Status::Aborted("job lost with its worker too many times; last: the worker restarted"), now);
 }
@@ -349,11 +351,24 @@ void Broker::Dispatch(Clock::time_point now) {
   }
 }
 
+void Broker::DropStaleRegistrations(const std::string& identity, const proto::WorkerDescription& description) {
+  std::vector<std::string> stale;
+  for (const auto& [other, worker] : scheduler_.workers()) {
+    const proto::WorkerDescription& d = worker.description;
+    if (other != identity && d.id == description.id && d.host == description.host && d.pid == description.pid) {
+      stale.push_back(other);
+    }
+  }
+  for (const auto& other : stale) DropWorker(other, "it registered again on a new connection");
+}
+
 void Broker::DropWorker(const std::string& identity, const std::string& why) {
   const WorkerState* worker = scheduler_.FindWorker(identity);
   if (worker == nullptr) return;
   std::string id = worker->description.id;
   spdlog::warn("worker {} dropped ({}); {} job(s) it held go back to the queue", id, why, worker->in_flight.size());
+  departed_.push_front(DepartedWorker{worker->description, why, UnixMillisNow(), worker->jobs_done});
+  if (departed_.size() > kMaxDeparted) departed_.pop_back();
   ++workers_lost_;
   metrics_.RemoveWorker(id);
   FailAll(scheduler_.RemoveWorker(identity), Status::Aborted("job lost with its worker too many times; last: " + why),
@@ -410,6 +425,7 @@ void Broker::Publish(Clock::time_point now) {
   snapshot.jobs_ok = jobs_ok_;
   snapshot.jobs_failed = jobs_failed_;
   snapshot.workers_lost = workers_lost_;
+  snapshot.departed.assign(departed_.begin(), departed_.end());
   snapshot.mean_job_ms = mean_job_ms_;
   snapshot.queued_by_client = scheduler_.QueueDepthByClient();
   metrics_.SetQueue(double(snapshot.queue_depth), double(snapshot.in_flight));

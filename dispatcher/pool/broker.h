@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -83,6 +84,9 @@ class Broker final : public JobSink {
   void Housekeep(Clock::time_point now);
   void Dispatch(Clock::time_point now);
   void DropWorker(const std::string& identity, const std::string& why);
+  // Drops the registrations of the worker process `description` names (same id, host and pid) on connections
+  // other than `identity`: a worker that reconnected after a stall sends READY on a new connection.
+  void DropStaleRegistrations(const std::string& identity, const proto::WorkerDescription& description);
   void Finish(JobPtr job, JobOutcome outcome, Clock::time_point now);
   void Fail(JobPtr job, Status status, Clock::time_point now);
   void FailAll(std::vector<JobPtr> jobs, const Status& status, Clock::time_point now);
@@ -98,6 +102,7 @@ class Broker final : public JobSink {
   std::int64_t jobs_failed_ = 0;
   std::int64_t workers_lost_ = 0;
   double mean_job_ms_ = 0;  // moving average of first send → result, over successful jobs
+  std::deque<DepartedWorker> departed_;  // newest first, kMaxDeparted at most
 
   Wakeup wakeup_;
   std::mutex inbox_mu_;

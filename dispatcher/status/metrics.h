@@ -65,6 +65,8 @@ class Metrics {
   // ready = idle and serving, busy = holding jobs, dead = connected but unable to serve (model failed to load).
   void SetWorkers(double ready, double busy, double dead);
   void CountWorkerRestart();
+  // Restarts counted so far.
+  std::int64_t worker_restarts() const { return static_cast<std::int64_t>(restarts_.Value()); }
   // Per-worker series (worker_metrics.h); RemoveWorker drops them when the worker leaves.
   void SetWorker(const std::string& worker, const std::string& device, const WorkerReadings& readings) {
     per_worker_.Set(worker, device, readings);

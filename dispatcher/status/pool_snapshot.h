@@ -14,6 +14,9 @@
 
 namespace tsdsr::dispatcher {
 
+// Departed workers a snapshot remembers.
+inline constexpr std::size_t kMaxDeparted = 16;
+
 // True when the worker computes on a CUDA device ("cuda", "cuda:1"): its memory is GPU memory.
 inline bool OnGpu(const proto::WorkerDescription& worker) { return worker.device.rfind("cuda", 0) == 0; }
 
@@ -26,8 +29,17 @@ struct WorkerView {
   double uptime_s = 0;
 };
 
+// A worker the broker dropped, kept for a while so that status pages can say it is gone, since when and why.
+struct DepartedWorker {
+  proto::WorkerDescription description;
+  std::string reason;         // e.g. "no heartbeat for 3 intervals"
+  std::int64_t gone_unix_ms = 0;
+  std::int64_t jobs_done = 0;
+};
+
 struct PoolSnapshot {
   std::vector<WorkerView> workers;
+  std::vector<DepartedWorker> departed;  // the last workers dropped, newest first (kMaxDeparted at most)
   std::set<int> scales;  // scales some usable worker accepts
   std::size_t queue_depth = 0;
   std::size_t in_flight = 0;

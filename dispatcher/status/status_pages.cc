@@ -55,6 +55,22 @@ json WorkerJson(const WorkerView& w) {
               {"version", d.version}};
 }
 
+json DepartedJson(const std::vector<DepartedWorker>& departed) {
+  json list = json::array();
+  for (const auto& w : departed) {
+    const auto& d = w.description;
+    list.push_back({{"id", d.id},
+                    {"host", d.host},
+                    {"pid", d.pid},
+                    {"device", d.device},
+                    {"gpu", d.device_name},
+                    {"model_name", d.model_name},
+                    {"reason", w.reason},
+                    {"gone", FormatUtc(w.gone_unix_ms, /*millis=*/false)},
+                    {"jobs_done", w.jobs_done}});
+  }
+  return list;
+}
 
 }  // namespace
 
@@ -130,6 +146,8 @@ json InfoJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsRe
               {"gpu_memory_gb", first && cuda ? MemoryOf(*first).total / kGb : 0.0},
               {"devices", devices},
               {"workers", workers},
+              {"departed_workers", DepartedJson(pool.departed)},
+              {"local_workers", {{"expected", service.expected_workers}, {"restarts", service.local_restarts}}},
               {"jobs", JobsJson(jobs)},
               {"limits", LoadJson(load)},
               {"endpoints",
@@ -146,7 +164,9 @@ json InfoJson(const PoolSnapshot& pool, const ServiceInfo& service, const JobsRe
                 {"GET /health/ready", "Readiness probe"},
                 {"GET /info", "Service and worker information"},
                 {"GET /stats", "Queue, jobs and device memory"},
-                {"GET /metrics", "Prometheus metrics"}}}};
+                {"GET /metrics", "Prometheus metrics"},
+                {"GET /openapi.yaml", "This API described in OpenAPI 3"},
+                {"GET /", "The web console (its files under /ui/)"}}}};
 }
 
 std::vector<std::pair<std::string, std::int64_t>> ClientDepths(const PoolSnapshot& pool, const JobsReport& jobs,

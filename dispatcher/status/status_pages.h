@@ -22,6 +22,7 @@ struct ServiceInfo {
   int default_upscale = 2;
   int default_process_size = 128;
   int expected_workers = 0;  // local workers the supervisor runs
+  std::int64_t local_restarts = 0;  // times the supervisor restarted one
   bool draining = false;
 };
 

@@ -92,6 +92,34 @@ TEST(StatusPagesTest, InfoAndStatsCarryThePythonServersFieldsAndPerWorkerDetail)
   EXPECT_TRUE(stats["jobs"]["store"]["available_bytes"].is_null()) << "unknown is null, not a sentinel";
 }
 
+TEST(StatusPagesTest, InfoListsDepartedWorkersAndLocalRestarts) {
+  PoolSnapshot pool;
+  pool.workers = {Worker("a", "ok", 0)};
+  DepartedWorker gone;
+  gone.description = Worker("b", "ok", 0).description;
+  gone.description.host = "gpu-node-2";
+  gone.reason = "no heartbeat for 3 intervals";
+  gone.gone_unix_ms = 1'796'000'000'000;  // 2026-11-30T00:53:20Z
+  gone.jobs_done = 42;
+  pool.departed = {gone};
+  ServiceInfo service;
+  service.expected_workers = 2;
+  service.local_restarts = 3;
+  auto info = InfoJson(pool, service, JobsReport{}, LoadReport{});
+  ASSERT_EQ(info["departed_workers"].size(), 1u);
+  const auto& departed = info["departed_workers"][0];
+  EXPECT_EQ(departed["id"], "b");
+  EXPECT_EQ(departed["host"], "gpu-node-2");
+  EXPECT_EQ(departed["gpu"], "NVIDIA H100");
+  EXPECT_EQ(departed["reason"], "no heartbeat for 3 intervals");
+  EXPECT_EQ(departed["gone"], "2026-11-30T00:53:20Z");
+  EXPECT_EQ(departed["jobs_done"], 42);
+  EXPECT_EQ(info["local_workers"], nlohmann::json({{"expected", 2}, {"restarts", 3}}));
+  EXPECT_EQ(InfoJson(PoolSnapshot{}, service, JobsReport{}, LoadReport{})["departed_workers"],
+            nlohmann::json::array())
+      << "an empty list, not null";
+}
+
 TEST(StatusPagesTest, ClientDepthsAreTheDeepestAndTheRestSummed) {
   PoolSnapshot pool;
   pool.queued_by_client = {{"a", 3}, {"b", 1}, {"c", 5}};
