@@ -72,7 +72,7 @@ function stateText(row) {
 
 function liveFacts(w) {
   const slots = Math.max(1, w.slots || 1);
-  const busy = w.live ? w.live.busy : w.in_flight;
+  const computing = w.live ? w.live.busy : w.in_flight;
   const done = w.live ? w.live.jobs_done : w.jobs_done;
   return definitions([
     ['Host', w.host],
@@ -80,7 +80,7 @@ function liveFacts(w) {
     ['GPU', w.gpu],
     ['Model', w.model_name],
     ['Error', w.status === 'error' ? el('span', { class: 'error-text', text: w.error || 'model failed' }) : null],
-    ['Busy', bar(busy / slots, `${busy}/${slots} slots`)],
+    ['Busy', bar(w.in_flight / slots, `${w.in_flight}/${slots} slots held · ${computing} computing`)],
     ['Memory', memoryBar(w)],
     ['Utilization', w.utilization >= 0 ? bar(w.utilization, percent(w.utilization)) : null],
     ['Jobs', `${done} done · ${w.live ? w.live.jobs_failed : 0} failed`],
