@@ -20,6 +20,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 import traceback
 import urllib.error
 import urllib.request
@@ -32,6 +33,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 WAIT_S = 30
+PAGE_SIZE = 25  # jobs a page of the console shows (js/jobs.js)
+PAGE_JOBS = 30  # jobs check_pages posts: more than a page
+GONE_MARGIN_S = 2.5  # a killed worker shows gone within the heartbeat timeout and this
 # Drops a file (arguments: the drop zone, the file's bytes in base64, its name) as a drag from the desktop does:
 # dragenter, dragover and drop events whose DataTransfer holds the file.
 DROP_FILE = """
@@ -78,6 +82,21 @@ class Http:
                 return response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.headers, error.read()
+
+    def post_image(self, path, name):
+        """POST /jobs with the file at `path` as multipart field `file` named `name`; the new job's id."""
+        boundary = 'console-check-boundary'
+        with open(path, 'rb') as f:
+            body = (('--%s\r\nContent-Disposition: form-data; name="file"; filename="%s"\r\n'
+                     'Content-Type: image/png\r\n\r\n' % (boundary, name)).encode() + f.read() +
+                    ('\r\n--%s--\r\n' % boundary).encode())
+        request = urllib.request.Request(self.base + '/jobs', data=body, method='POST')
+        request.add_header('Content-Type', 'multipart/form-data; boundary=' + boundary)
+        if self.api_key:
+            request.add_header('Authorization', 'Bearer ' + self.api_key)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            expect(response.status == 202, 'POST /jobs answered %d' % response.status)
+            return json.loads(response.read())['id']
 
     def json(self, path):
         status, _, body = self.get(path)
@@ -209,6 +228,7 @@ class ConsoleCheck:
             self.step('a running job is cancelled from its row', self.check_cancel)
         if self.args.small_image:
             self.step('a file named like HTML is shown as text', self.check_html_name)
+            self.step('jobs are shown a page of 25 at a time, Older and Newer page through', self.check_pages)
         if self.args.kill_pid:
             self.step('a killed worker shows as gone', self.check_gone_worker)
         self.step('the page fits a 375 px wide phone', self.check_phone)
@@ -263,6 +283,24 @@ class ConsoleCheck:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
+    def check_pages(self):
+        posted = [self.http.post_image(self.args.small_image, 'page-%02d.png' % i) for i in range(PAGE_JOBS)]
+        newest_first = [job['id'] for job in self.http.json('/jobs?limit=1000')['jobs']]
+        expect(newest_first[:PAGE_JOBS] == posted[::-1], 'GET /jobs does not list the posted jobs newest first')
+        first_page = newest_first[:PAGE_SIZE]
+        self.wait_for('the first page of %d jobs' % PAGE_SIZE, lambda d: self.page_ids() == first_page)
+        self.find(css('older'))[0].click()
+        self.wait_for('the second page', lambda d: self.page_ids() == newest_first[PAGE_SIZE:2 * PAGE_SIZE])
+        self.find(css('newer'))[0].click()
+        self.wait_for('the first page again', lambda d: self.page_ids() == first_page)
+
+    def page_ids(self):
+        """The ids of the job rows in the page, top to bottom (the rows that show are the page's only rows)."""
+        try:
+            return [row.get_attribute('data-job-id') for row in self.find(css('job'))]
+        except StaleElementReferenceException:
+            return None
+
     def alert_open(self):
         try:
             self.driver.switch_to.alert
@@ -272,10 +310,13 @@ class ConsoleCheck:
 
     def check_gone_worker(self):
         worker = self.args.kill_worker
+        killed = time.monotonic()
         os.kill(self.args.kill_pid, signal.SIGKILL)
+        # Within the heartbeat timeout, plus the page's poll of /info (1 s) and a margin for a loaded machine.
         self.wait_for('worker %s to show as gone' % worker,
                       lambda d: self.find(css('worker', worker_id=worker, state='gone')),
-                      self.args.heartbeat_timeout_s + 5)
+                      self.args.heartbeat_timeout_s + GONE_MARGIN_S)
+        print('  %s shown gone %.1f s after SIGKILL' % (worker, time.monotonic() - killed), flush=True)
         row = self.find(css('worker', worker_id=worker))[0]
         expect('gone' in row.text, 'the row of %s does not say gone: %r' % (worker, row.text))
         self.screenshot('pool-gone.png')
