@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "common/text.h"
+
 namespace tsdsr::dispatcher {
 namespace {
 
@@ -24,12 +26,6 @@ constexpr std::array<TypeByExtension, 7> kTypes = {{
 
 bool EndsWith(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
 }
 
 std::vector<std::pair<std::string, std::string>> HeadersFor(const std::string& etag) {
@@ -67,7 +63,7 @@ std::string EntityTagOf(std::string_view content) {
 bool MatchesEntityTag(std::string_view if_none_match, std::string_view etag) {
   while (!if_none_match.empty()) {
     const size_t comma = if_none_match.find(',');
-    std::string_view tag = Trim(if_none_match.substr(0, comma));
+    std::string_view tag = TrimBlanks(if_none_match.substr(0, comma));
     if_none_match = comma == std::string_view::npos ? std::string_view() : if_none_match.substr(comma + 1);
     if (tag == "*") return true;
     if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);  // If-None-Match compares weakly

@@ -10,6 +10,7 @@
 #include <pistache/http_headers.h>
 
 #include "common/curve_keys.h"
+#include "common/text.h"
 #include "dispatcher/http/http_errors.h"
 
 namespace tsdsr::dispatcher {
@@ -21,12 +22,6 @@ constexpr std::array<std::string_view, 4> kOpenPaths = {"/health", "/health/live
 constexpr std::string_view kConsoleAssets = "/ui/";  // the web console's files: no data
 constexpr std::string_view kBearer = "bearer";
 constexpr size_t kMaxKeysFileBytes = size_t{1} << 20;
-
-std::string_view TrimSpaces(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 }  // namespace
 
@@ -53,12 +48,12 @@ Result<ApiKeys> ApiKeys::Parse(std::string_view text) {
     text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
     ++number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    line = TrimSpaces(line);
+    line = TrimBlanks(line);
     if (line.empty() || line.front() == '#') continue;
     const size_t gap = line.find_first_of(" \t");  // NAME, then the KEY (a key with spaces in it is refused)
     Status added = gap == std::string_view::npos
                        ? Status::InvalidArgument("must be 'NAME KEY'")
-                       : keys.Add(std::string(line.substr(0, gap)), std::string(TrimSpaces(line.substr(gap))));
+                       : keys.Add(std::string(line.substr(0, gap)), std::string(TrimBlanks(line.substr(gap))));
     if (!added.ok()) return Status::InvalidArgument("line " + std::to_string(number) + ": " + added.message());
   }
   return keys;
@@ -130,14 +125,14 @@ bool IsOpenPath(std::string_view path) {
 }
 
 std::optional<std::string_view> BearerToken(std::string_view authorization) {
-  authorization = TrimSpaces(authorization);
+  authorization = TrimBlanks(authorization);
   if (authorization.size() <= kBearer.size()) return std::nullopt;
   for (size_t i = 0; i < kBearer.size(); ++i) {
     if (std::tolower(static_cast<unsigned char>(authorization[i])) != kBearer[i]) return std::nullopt;
   }
   const char separator = authorization[kBearer.size()];
   if (separator != ' ' && separator != '\t') return std::nullopt;
-  std::string_view token = TrimSpaces(authorization.substr(kBearer.size() + 1));
+  std::string_view token = TrimBlanks(authorization.substr(kBearer.size() + 1));
   if (token.empty()) return std::nullopt;
   return token;
 }
